@@ -1,0 +1,3 @@
+from fleetsim.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,45 @@
+"""Requests and the status codes of attempts.
+
+A *request* is what a traffic source sends; an *attempt* is one try of it at one pod.
+An attempt travels as a tuple ``(request, try_number, arrived_at)`` so that a late
+answer to an abandoned try (per-try timeout, client gone) is told apart from the
+current one: only ``request.try_number`` is current.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from fleetsim.fleet.traffic import TrafficSource
+    from fleetsim.mesh.route import Route
+
+# Outcomes of one attempt, as the client-side proxy sees them.
+OK = 0
+ERROR_503 = 1  # the app answered 503 at once (errorRate)
+OVERFLOW_503 = 2  # the pod's queue was full: rejected with a 503
+PER_TRY_TIMEOUT = 3  # no answer within perTryTimeout (Envoy answers 504 itself)
+
+Attempt = tuple["Request", int, float]
+
+
+class Request:
+    """One request of a traffic source, alive from its first try to its final outcome."""
+
+    __slots__ = ("done", "route", "source", "started", "try_number")
+
+    def __init__(self, source: TrafficSource, route: Route, started: float) -> None:
+        self.source = source
+        self.route = route
+        self.started = started
+        self.try_number = 0
+        self.done = False
+
+    def __repr__(self) -> str:
+        state = "done" if self.done else "pending"
+        return f"Request(started={self.started:.6f}, try={self.try_number}, {state})"
+
+
+def is_pending(request: Request, _: Any = 0) -> bool:
+    """Timer liveness for a client timeout: the request has no outcome yet."""
+    return not request.done

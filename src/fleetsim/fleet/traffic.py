@@ -1,0 +1,119 @@
+"""Traffic sources: clients that send requests at a rate and wait up to a timeout.
+
+Arrivals are Poisson (exponential gaps) or constant (evenly spaced). The client timeout
+ends the request as timed out when no answer came in time; the pod is not told and keeps
+working, as a server does when its client hangs up.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from heapq import heappush
+from math import log
+from typing import TYPE_CHECKING, Any
+
+from fleetsim.engine.timers import FixedDelayTimers
+from fleetsim.fleet.request import ERROR_503, OVERFLOW_503, PER_TRY_TIMEOUT, Request, is_pending
+from fleetsim.metrics.histogram import INVERSE_LOG_GAMMA, MIN_VALUE, OFFSET, Histogram
+
+if TYPE_CHECKING:
+    from fleetsim.engine.environment import Environment
+    from fleetsim.engine.random import RandomStreams
+    from fleetsim.mesh.route import Route
+    from fleetsim.scenario.schema import Traffic
+
+
+class TrafficSource:
+    """One named client population sending to one route."""
+
+    __slots__ = (
+        "_arrive",
+        "_gaps",
+        "_timeouts",
+        "env",
+        "errored",
+        "heap",
+        "latency",
+        "name",
+        "rate",
+        "rejected",
+        "requests_failed",
+        "route",
+        "sequence",
+        "spec",
+        "timed_out",
+    )
+
+    def __init__(
+        self, env: Environment, spec: Traffic, route: Route, streams: RandomStreams
+    ) -> None:
+        self.env = env
+        self.spec = spec
+        self.name = spec.name
+        self.route = route
+        self.rate = spec.rate
+        self._gaps: Iterator[float]
+        if spec.arrivals == "constant":
+            self._gaps = itertools.repeat(1.0 / spec.rate)
+        else:
+            self._gaps = streams.exponential(f"traffic/{spec.name}/arrivals", 1.0 / spec.rate)
+        self._timeouts: FixedDelayTimers | None = None
+        if spec.timeout is not None:
+            self._timeouts = FixedDelayTimers(env, spec.timeout, is_pending, self._timed_out)
+        self.heap = env.heap
+        self.sequence = env.sequence
+        self._arrive = self.arrive
+        self.latency = Histogram()
+        self.requests_failed = 0
+        self.timed_out = 0
+        self.rejected = 0
+        self.errored = 0
+
+    def start(self) -> None:
+        self.env.schedule_at(self.env.now + next(self._gaps), self._arrive)
+
+    def arrive(self, _: Any) -> None:
+        """A new request: send it, arm its timeout, schedule the next arrival."""
+        now = self.env.now
+        heappush(self.heap, (now + next(self._gaps), next(self.sequence), self._arrive, None))
+        request = Request(self, self.route, now)
+        if self._timeouts is not None:
+            self._timeouts.arm(request)
+        self.route.send(request)
+
+    def succeed(self, request: Request) -> None:
+        """The current try answered OK: record the client-observed latency."""
+        request.done = True
+        latency = self.env.now - request.started
+        histogram = self.latency
+        histogram.total += latency
+        if latency > histogram.maximum:
+            histogram.maximum = latency
+        if latency < MIN_VALUE:
+            histogram.counts[0] += 1
+        else:
+            histogram.counts[int(log(latency) * INVERSE_LOG_GAMMA + OFFSET)] += 1
+
+    def fail(self, request: Request, status: int) -> None:
+        """The request's last try failed with ``status`` and no retry is left."""
+        request.done = True
+        self.requests_failed += 1
+        if status == PER_TRY_TIMEOUT:
+            self.timed_out += 1
+        elif status == OVERFLOW_503:
+            self.rejected += 1
+        elif status == ERROR_503:
+            self.errored += 1
+
+    def _timed_out(self, request: Request, _: int) -> None:
+        request.done = True
+        self.requests_failed += 1
+        self.timed_out += 1
+
+    def reset_interval(self) -> None:
+        self.latency.reset()
+        self.requests_failed = 0
+        self.timed_out = 0
+        self.rejected = 0
+        self.errored = 0

@@ -1,0 +1,92 @@
+"""Client-side load balancers, as Envoy defines them.
+
+Source: Envoy ``api/envoy/config/cluster/v3/cluster.proto`` (``LbPolicy``) and
+``docs/root/intro/arch_overview/upstream/load_balancing/load_balancers.rst``.
+
+- ``ROUND_ROBIN`` (Envoy's default): hosts in turn, from a random starting point.
+- ``RANDOM``: a uniformly random host.
+- ``LEAST_REQUEST`` with equal weights: ``choice_count`` (default 2) hosts drawn at
+  random, with replacement, and the one with the fewest active requests *as this load
+  balancer counts them* wins (power of two choices); ties go to the first drawn.
+
+``pick`` returns an index into the host list the balancer was built with.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from fleetsim.engine.random import RandomStreams
+
+DEFAULT_CHOICE_COUNT = 2
+
+
+class LoadBalancer:
+    """Base: chooses one of ``hosts`` hosts; ``active`` counts requests per host."""
+
+    tracks_active = False
+
+    def __init__(self, hosts: int) -> None:
+        self.hosts = hosts
+        self.active = [0] * hosts
+
+    def pick(self) -> int:
+        raise NotImplementedError
+
+
+class RoundRobin(LoadBalancer):
+    def __init__(self, hosts: int, streams: RandomStreams, name: str) -> None:
+        super().__init__(hosts)
+        self._next = int(streams.generator(name).integers(0, hosts))
+
+    def pick(self) -> int:
+        index = self._next
+        self._next = index + 1 if index + 1 < self.hosts else 0
+        return index
+
+
+class Random(LoadBalancer):
+    def __init__(self, hosts: int, streams: RandomStreams, name: str) -> None:
+        super().__init__(hosts)
+        self._draws: Iterator[int] = streams.integers(name, hosts)
+
+    def pick(self) -> int:
+        return next(self._draws)
+
+
+class LeastRequest(LoadBalancer):
+    """Envoy's unweighted LEAST_REQUEST: best of ``choice_count`` random hosts."""
+
+    tracks_active = True
+
+    def __init__(
+        self,
+        hosts: int,
+        streams: RandomStreams,
+        name: str,
+        choice_count: int = DEFAULT_CHOICE_COUNT,
+    ) -> None:
+        super().__init__(hosts)
+        self.choice_count = choice_count
+        self._draws: Iterator[int] = streams.integers(name, hosts)
+
+    def pick(self) -> int:
+        draws = self._draws
+        active = self.active
+        best = next(draws)
+        for _ in range(self.choice_count - 1):
+            candidate = next(draws)
+            if active[candidate] < active[best]:
+                best = candidate
+        return best
+
+
+def make_load_balancer(policy: str, hosts: int, streams: RandomStreams, name: str) -> LoadBalancer:
+    """The balancer for a route's ``loadBalancer`` policy name."""
+    if policy == "ROUND_ROBIN":
+        return RoundRobin(hosts, streams, name)
+    if policy == "RANDOM":
+        return Random(hosts, streams, name)
+    if policy == "LEAST_REQUEST":
+        return LeastRequest(hosts, streams, name)
+    raise ValueError(f"unknown load balancer policy {policy!r}")

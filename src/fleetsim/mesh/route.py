@@ -1,0 +1,107 @@
+"""A route: the client side of calls to one destination service.
+
+It plays Envoy's router filter for one upstream cluster: pick a pod through the load
+balancer, arm the per-try timeout, and on a failed try decide, through the retry policy,
+whether to wait out a back-off and try again (each retry goes through the load balancer
+again) or give the failure to the client.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from fleetsim.engine.timers import FixedDelayTimers
+from fleetsim.fleet.request import OK, PER_TRY_TIMEOUT, Request
+
+if TYPE_CHECKING:
+    from fleetsim.engine.environment import Environment
+    from fleetsim.fleet.pod import Pod
+    from fleetsim.fleet.service import Service
+    from fleetsim.mesh.load_balancer import LoadBalancer
+    from fleetsim.mesh.retry import RetryPolicy
+
+
+def _is_current_try(request: Request, try_number: int) -> bool:
+    return not request.done and request.try_number == try_number
+
+
+class Route:
+    """Sends requests to ``service``'s pods with a load balancer and a retry policy."""
+
+    __slots__ = (
+        "_active",
+        "_per_try_timers",
+        "_pick",
+        "_retry_later",
+        "env",
+        "load_balancer",
+        "pods",
+        "retries",
+        "retry_count",
+        "service",
+        "tracks_active",
+    )
+
+    def __init__(
+        self,
+        env: Environment,
+        service: Service,
+        load_balancer: LoadBalancer,
+        retries: RetryPolicy | None,
+    ) -> None:
+        self.env = env
+        self.service = service
+        self.pods = service.pods
+        self.load_balancer = load_balancer
+        self._pick = load_balancer.pick
+        self._active = load_balancer.active
+        self.tracks_active = load_balancer.tracks_active
+        self.retries = retries
+        self.retry_count = 0
+        self._per_try_timers: FixedDelayTimers | None = None
+        if retries is not None and retries.per_try_timeout is not None:
+            self._per_try_timers = FixedDelayTimers(
+                env, retries.per_try_timeout, _is_current_try, self._per_try_timeout
+            )
+        self._retry_later = self._retry
+
+    def send(self, request: Request) -> None:
+        """Start the current try of ``request`` at a pod chosen by the load balancer."""
+        index = self._pick()
+        if self.tracks_active:
+            self._active[index] += 1
+        if self._per_try_timers is not None:
+            self._per_try_timers.arm(request, request.try_number)
+        self.pods[index].accept(request, request.try_number)
+
+    def on_response(self, request: Request, try_number: int, status: int, pod: Pod) -> None:
+        """A pod answered a try; late answers to abandoned tries are dropped here."""
+        if self.tracks_active:
+            self._active[pod.index] -= 1
+        if request.done or try_number != request.try_number:
+            return
+        if status == OK:
+            request.source.succeed(request)
+        else:
+            self._failed_try(request, status)
+
+    def _per_try_timeout(self, request: Request, try_number: int) -> None:
+        self._failed_try(request, PER_TRY_TIMEOUT)
+
+    def _failed_try(self, request: Request, status: int) -> None:
+        retries = self.retries
+        if (
+            retries is not None
+            and request.try_number < retries.attempts
+            and status in retries.retriable
+        ):
+            request.try_number += 1
+            self.retry_count += 1
+            delay = retries.backoff(request.try_number)
+            self.env.schedule(delay, self._retry_later, request)
+        else:
+            request.source.fail(request, status)
+
+    def _retry(self, request: Request) -> None:
+        if not request.done:
+            self.send(request)

@@ -1,0 +1,165 @@
+"""Per-interval time series and run totals.
+
+At each metrics interval end the collector reads the interval counters of every service
+and traffic source, writes one series row each, folds the interval into the run's
+totals and resets the counters. Memory grows with simulated time / interval, never with
+the number of requests.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from fleetsim.fleet.service import Service
+from fleetsim.fleet.traffic import TrafficSource
+from fleetsim.metrics.histogram import Accumulator, quantiles_of
+
+SERIES_QUANTILES = [0.5, 0.99]
+
+
+def _ms(seconds: float) -> float:
+    return round(seconds * 1000.0, 6)
+
+
+@dataclass
+class ServiceTotals:
+    attempts: int = 0
+    succeeded: int = 0
+    errors: int = 0
+    rejected: int = 0
+    busy_area: float = 0.0
+    in_system_area: float = 0.0
+    capacity_area: float = 0.0
+    latency: Accumulator = field(default_factory=Accumulator)
+
+
+@dataclass
+class TrafficTotals:
+    succeeded: int = 0
+    failed: int = 0
+    timed_out: int = 0
+    rejected: int = 0
+    errored: int = 0
+    latency: Accumulator = field(default_factory=Accumulator)
+
+
+class Collector:
+    """Reads interval counters into series rows and run totals."""
+
+    def __init__(self, services: list[Service], sources: list[TrafficSource]) -> None:
+        self.services = services
+        self.sources = sources
+        self.service_totals = {s.name: ServiceTotals() for s in services}
+        self.traffic_totals = {t.name: TrafficTotals() for t in sources}
+        self.service_rows: list[dict[str, Any]] = []
+        self.traffic_rows: list[dict[str, Any]] = []
+        self._interval_start = 0.0
+
+    def start_window(self, now: float) -> None:
+        """Begin the measured window: forget everything seen during warm-up."""
+        for service in self.services:
+            for pod in service.pods:
+                pod.received = 0
+            service.reset_interval(now)
+        for source in self.sources:
+            source.reset_interval()
+            source.route.retry_count = 0
+        self._interval_start = now
+
+    def snapshot(self, now: float) -> None:
+        """Close the interval ending at ``now``."""
+        length = now - self._interval_start
+        if length <= 0:
+            return
+        for service in self.services:
+            self._snapshot_service(service, now, length)
+        for source in self.sources:
+            self._snapshot_traffic(source, now, length)
+        self._interval_start = now
+
+    def _snapshot_service(self, service: Service, now: float, length: float) -> None:
+        service.advance(now)
+        totals = self.service_totals[service.name]
+        histogram = service.latency
+        counts = totals.latency.add(histogram)
+        served = int(counts.sum())
+        p50, p99 = quantiles_of(counts, SERIES_QUANTILES, histogram.maximum)
+        capacity = service.capacity * length
+        received = service.received()
+        totals.attempts += received
+        totals.succeeded += served
+        totals.errors += service.errors
+        totals.rejected += service.rejected
+        totals.busy_area += service.busy_time
+        totals.in_system_area += service.in_system_area
+        totals.capacity_area += capacity
+        self.service_rows.append(
+            {
+                "t": round(now, 9),
+                "service": service.name,
+                "attempts": received,
+                "succeeded": served,
+                "failed": service.errors + service.rejected,
+                "rejected": service.rejected,
+                "latency_mean_ms": _ms(histogram.total / served if served else 0.0),
+                "p50_ms": _ms(p50),
+                "p99_ms": _ms(p99),
+                "utilization": service.busy_time / capacity if capacity else 0.0,
+                "in_flight_mean": service.in_system_area / length,
+            }
+        )
+        service.reset_interval(now)
+
+    def _snapshot_traffic(self, source: TrafficSource, now: float, length: float) -> None:
+        totals = self.traffic_totals[source.name]
+        histogram = source.latency
+        counts = totals.latency.add(histogram)
+        succeeded = int(counts.sum())
+        p50, p99 = quantiles_of(counts, SERIES_QUANTILES, histogram.maximum)
+        totals.succeeded += succeeded
+        totals.failed += source.requests_failed
+        totals.timed_out += source.timed_out
+        totals.rejected += source.rejected
+        totals.errored += source.errored
+        requests = succeeded + source.requests_failed
+        self.traffic_rows.append(
+            {
+                "t": round(now, 9),
+                "traffic": source.name,
+                "requests": requests,
+                "succeeded": succeeded,
+                "failed": source.requests_failed,
+                "timed_out": source.timed_out,
+                "rejected": source.rejected,
+                "throughput_rps": requests / length,
+                "latency_mean_ms": _ms(histogram.total / succeeded if succeeded else 0.0),
+                "p50_ms": _ms(p50),
+                "p99_ms": _ms(p99),
+            }
+        )
+        source.reset_interval()
+
+
+LATENCY_QUANTILES = {"p50": 0.5, "p90": 0.9, "p99": 0.99, "p999": 0.999, "p9999": 0.9999}
+
+
+def latency_block(accumulator: Accumulator, keys: list[str]) -> dict[str, float]:
+    """``{"mean", <keys>..., "max"}`` in milliseconds."""
+    values = accumulator.quantiles([LATENCY_QUANTILES[k] for k in keys])
+    block = {"mean": _ms(accumulator.mean())}
+    block.update({key: _ms(value) for key, value in zip(keys, values, strict=True)})
+    block["max"] = _ms(accumulator.maximum)
+    return block
+
+
+def spread(values: list[int]) -> tuple[float, float]:
+    """(max / mean, coefficient of variation) of per-pod counts; (1, 0) when all are 0."""
+    if not values:
+        return 1.0, 0.0
+    mean = sum(values) / len(values)
+    if mean == 0:
+        return 1.0, 0.0
+    variance = sum((v - mean) ** 2 for v in values) / len(values)
+    return max(values) / mean, math.sqrt(variance) / mean

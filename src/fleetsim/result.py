@@ -1,0 +1,64 @@
+"""The outcome of one run: its summary and its time series, and how they are written."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+SERIES_FILES = {"services": "series_services.csv", "traffic": "series_traffic.csv"}
+
+
+@dataclass
+class Result:
+    """``summary`` is the dict written as summary.json; ``series`` maps a kind of row
+    (``services``, ``traffic``) to one dict per metrics interval and subject."""
+
+    summary: dict[str, Any]
+    series: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+    def write(self, out_dir: str | os.PathLike[str]) -> list[Path]:
+        """Write summary.json and the series CSV files into ``out_dir``.
+
+        Every file is written to a temporary name and renamed into place, so a run
+        that fails leaves the previous results whole.
+        """
+        directory = Path(out_dir)
+        directory.mkdir(parents=True, exist_ok=True)
+        written = [write_atomic(directory / "summary.json", json_text(self.summary))]
+        for kind, filename in SERIES_FILES.items():
+            written.append(write_atomic(directory / filename, csv_text(self.series.get(kind, []))))
+        return written
+
+
+def json_text(document: Any) -> str:
+    return json.dumps(document, indent=2, sort_keys=False) + "\n"
+
+
+def csv_text(rows: list[dict[str, Any]]) -> str:
+    if not rows:
+        return ""
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def write_atomic(path: Path, text: str) -> Path:
+    """Write ``text`` to ``path`` through a temporary file in the same directory."""
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path

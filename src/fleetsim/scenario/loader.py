@@ -1,0 +1,429 @@
+"""Read a scenario file, apply a variant, validate, and explain any problem in one line.
+
+Every problem with a scenario becomes a :class:`~fleetsim.errors.ScenarioError`
+naming the file, the line when known, the field path as the file spells it
+(``spec.services[0].serviceTime.mean``), the offending value and what would be
+accepted; the command line prints it and exits 2. pydantic's own wording and
+links never reach the user.
+
+Line numbers come from walking the YAML node tree that PyYAML composes before it
+builds Python objects, so no second parser is needed and JSON (a subset of YAML)
+works too.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import re
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import yaml
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+
+from fleetsim.errors import ScenarioError
+from fleetsim.scenario.schema import (
+    BASELINE,
+    FieldProblem,
+    Path,
+    Scenario,
+    format_path,
+    suggest,
+)
+from fleetsim.scenario.variants import apply_variant, find_item, merge_key
+
+__all__ = ["LoadedScenario", "load_scenario", "variant_names"]
+
+DICT_SOURCE: Final = "<dict>"
+TOP_LEVEL_HINT: Final = (
+    "expected a mapping with apiVersion, kind, metadata and spec at the top level"
+)
+
+
+@dataclass
+class LoadedScenario:
+    """A validated scenario with one variant applied, and where it came from."""
+
+    scenario: Scenario
+    file: str
+    """The path as given, or ``"<dict>"``."""
+    variant: str = BASELINE
+    variant_names: list[str] = field(default_factory=list)
+    """Every variant the file defines (not counting the baseline)."""
+    raw: dict[str, Any] = field(default_factory=dict)
+    """The document with the variant merged into ``spec``, before parsing units."""
+
+
+@dataclass
+class _Document:
+    file: str
+    data: dict[str, Any]
+    lines: dict[Path, int]
+
+
+def load_scenario(
+    source: str | os.PathLike[str] | Mapping[str, Any], *, variant: str | None = None
+) -> LoadedScenario:
+    """Load ``source`` (a YAML/JSON file, or a dict with the file's structure).
+
+    The baseline and every variant are validated, so a broken variant is reported
+    even when another one is run. ``variant`` None or ``"baseline"`` means no variant.
+    Raises :class:`ScenarioError` for anything that cannot be run.
+    """
+    document = _read(source)
+    baseline = _validate(document, document.data, None)
+    names = list(baseline.spec.variants)
+    chosen = BASELINE if variant is None else variant
+    if chosen != BASELINE and chosen not in names:
+        raise _unknown_variant(document, chosen, names)
+    result = LoadedScenario(baseline, document.file, BASELINE, names, copy.deepcopy(document.data))
+    for name in names:
+        merged = {**document.data, "spec": _merged_spec(document, name)}
+        scenario = _validate(document, merged, name)
+        if name == chosen:
+            result = LoadedScenario(scenario, document.file, name, names, copy.deepcopy(merged))
+    return result
+
+
+def variant_names(source: str | os.PathLike[str] | Mapping[str, Any]) -> list[str]:
+    """The variants ``source`` defines, in file order (after validating it)."""
+    return load_scenario(source).variant_names
+
+
+# --- reading -----------------------------------------------------------------------
+
+
+def _read(source: object) -> _Document:
+    if isinstance(source, Mapping):
+        return _Document(DICT_SOURCE, copy.deepcopy(dict(source)), {})
+    if not isinstance(source, str | os.PathLike):
+        raise ScenarioError(DICT_SOURCE, "", f"{TOP_LEVEL_HINT}, or the path of a scenario file")
+    file = os.fspath(source)
+    if not isinstance(file, str):
+        raise ScenarioError(repr(file), "", "expected the path of a scenario file as text")
+    data, lines = _parse_yaml(_read_text(file), file)
+    if not isinstance(data, dict):
+        got = "an empty file" if data is None else f"a {_kind_of(data)}"
+        raise ScenarioError(file, "", f"{TOP_LEVEL_HINT}, got {got}", line=1)
+    return _Document(file, data, lines)
+
+
+def _read_text(file: str) -> str:
+    try:
+        with open(file, encoding="utf-8-sig") as stream:
+            return stream.read()
+    except FileNotFoundError:
+        raise ScenarioError(file, "", "file not found; expected a scenario YAML file") from None
+    except IsADirectoryError:
+        raise ScenarioError(file, "", "is a directory; expected a scenario YAML file") from None
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(file, "", f"expected UTF-8 text (byte {exc.start} is not)") from None
+    except OSError as exc:
+        raise ScenarioError(file, "", f"cannot read the file: {exc.strerror or exc}") from None
+
+
+def _parse_yaml(text: str, file: str) -> tuple[Any, dict[Path, int]]:
+    """Parse with PyYAML's safe loader, also returning each field path's line."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None, {}
+        lines: dict[Path, int] = {(): node.start_mark.line + 1}
+        _record_lines(node, (), lines, file, set())
+        return loader.construct_document(node), lines
+    except yaml.MarkedYAMLError as exc:
+        raise _yaml_error(exc, file) from None
+    except yaml.YAMLError as exc:
+        raise ScenarioError(file, "", f"invalid YAML: {exc}") from None
+    finally:
+        loader.dispose()
+
+
+def _yaml_error(exc: yaml.MarkedYAMLError, file: str) -> ScenarioError:
+    mark = exc.problem_mark or exc.context_mark
+    problem = exc.problem or "cannot be parsed"
+    context = f" ({exc.context})" if exc.context else ""
+    line = None if mark is None else mark.line + 1
+    return ScenarioError(file, "", f"invalid YAML: {problem}{context}", line=line)
+
+
+_MERGE_TAG: Final = "tag:yaml.org,2002:merge"
+
+
+def _record_lines(
+    node: yaml.Node, path: Path, lines: dict[Path, int], file: str, active: set[int]
+) -> None:
+    """Record the line of every key and list item; refuse duplicate keys.
+
+    PyYAML keeps the last of two equal keys silently, which would make a
+    scenario quietly differ from what its author reads. ``active`` guards against
+    recursive anchors.
+    """
+    if id(node) in active:
+        return
+    active.add(id(node))
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == _MERGE_TAG:
+                continue
+            key = key_node.value
+            child = (*path, key)
+            if key in seen:
+                raise ScenarioError(
+                    file,
+                    format_path(child),
+                    "duplicate key; expected each key once (YAML would keep only the last)",
+                    line=key_node.start_mark.line + 1,
+                )
+            seen.add(key)
+            lines[child] = key_node.start_mark.line + 1
+            _record_lines(value_node, child, lines, file, active)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            lines[(*path, index)] = item.start_mark.line + 1
+            _record_lines(item, (*path, index), lines, file, active)
+    active.discard(id(node))
+
+
+def _kind_of(value: object) -> str:
+    if isinstance(value, list):
+        return "list"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    return type(value).__name__
+
+
+# --- variants ----------------------------------------------------------------------
+
+
+def _merged_spec(document: _Document, name: str) -> dict[str, Any]:
+    spec = document.data["spec"]
+    return apply_variant(
+        spec, spec["variants"][name], name=name, file=document.file, lines=document.lines
+    )
+
+
+def _unknown_variant(document: _Document, name: str, names: list[str]) -> ScenarioError:
+    if names:
+        hint = suggest(name, names)
+        mean = f" (did you mean {hint!r}?)" if hint else ""
+        available = f"{mean}; available: {BASELINE}, {', '.join(names)}"
+    else:
+        available = f"; this scenario defines none, only the {BASELINE}"
+    return ScenarioError(
+        document.file,
+        "spec.variants",
+        f"no variant named {name!r}{available}",
+        line=document.lines.get(("spec", "variants")),
+    )
+
+
+# --- validation errors ---------------------------------------------------------------
+
+
+def _validate(document: _Document, data: dict[str, Any], variant: str | None) -> Scenario:
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise _explain(exc, document, data, variant) from None
+
+
+def _explain(
+    exc: ValidationError, document: _Document, data: dict[str, Any], variant: str | None
+) -> ScenarioError:
+    errors = exc.errors(include_url=False)
+    path, expected, value, has_value = _describe(errors[0])
+    if len(errors) > 1:
+        more = len(errors) - 1
+        expected += f" (and {more} more problem{'s' if more > 1 else ''})"
+    if variant is None:
+        line = _line_at(document.lines, path)
+    else:
+        expected += f" (in variant {variant!r})"
+        line = _variant_line(document, data, variant, path)
+    return ScenarioError(
+        document.file, format_path(path), expected, value=value, has_value=has_value, line=line
+    )
+
+
+def _describe(error: ErrorDetails) -> tuple[Path, str, object, bool]:
+    """(path, expected, value, has_value) of one pydantic error, in the file's words."""
+    loc: Path = tuple(part for part in error["loc"] if part != "[key]")
+    kind = error["type"]
+    ctx = error.get("ctx") or {}
+    value = error["input"]
+    problem = ctx.get("error")
+    if kind == "value_error" and isinstance(problem, FieldProblem):
+        return (*loc, *problem.path), problem.expected, problem.value, problem.has_value
+    if kind == "missing":
+        return loc, "required field is missing", None, False
+    if kind == "extra_forbidden":
+        return loc, _unknown_field(loc), None, False
+    if kind == "literal_error":
+        return loc, _expected_one_of(str(ctx.get("expected", "")), value), value, True
+    if kind in ("value_error", "assertion_error") and problem is not None:
+        return loc, str(problem), value, True
+    return loc, _plain_words(kind, ctx, error["msg"]), value, True
+
+
+_EXPECTED: Final[dict[str, str]] = {
+    "int_type": "expected a whole number",
+    "int_parsing": "expected a whole number",
+    "int_from_float": "expected a whole number",
+    "float_type": "expected a number",
+    "float_parsing": "expected a number",
+    "finite_number": "expected a finite number",
+    "bool_type": "expected true or false",
+    "bool_parsing": "expected true or false",
+    "string_type": "expected text",
+    "list_type": "expected a list",
+    "dict_type": "expected a mapping",
+    "model_type": "expected a mapping of fields",
+    "model_attributes_type": "expected a mapping of fields",
+    "greater_than": "expected a value greater than {gt}",
+    "greater_than_equal": "expected a value of at least {ge}",
+    "less_than": "expected a value less than {lt}",
+    "less_than_equal": "expected a value of at most {le}",
+    "too_short": "expected at least {min_length} item(s)",
+    "too_long": "expected at most {max_length} item(s)",
+    "recursion_loop": "expected plain data, not a structure that contains itself",
+}
+
+
+def _plain_words(kind: str, ctx: Mapping[str, Any], message: str) -> str:
+    template = _EXPECTED.get(kind)
+    if template is not None:
+        return template.format(**ctx).replace("1 item(s)", "1 item").replace("(s)", "s")
+    message = re.sub(r"^(Value|Assertion) error, ", "", message)
+    return re.sub(r"^Input should be", "expected", message)
+
+
+def _expected_one_of(expected: str, value: object) -> str:
+    options = re.findall(r"'([^']*)'", expected) or [expected]
+    if len(options) == 1:
+        return f"expected {options[0]!r}"
+    return f"expected one of {', '.join(options)}" + _hint(value, options)
+
+
+def _hint(value: object, candidates: list[str]) -> str:
+    match = suggest(value, candidates)
+    return f"; did you mean {match!r}?" if match is not None and match != value else ""
+
+
+def _unknown_field(loc: Path) -> str:
+    model = _model_at(Scenario, loc[:-1])
+    if model is None:
+        return "unknown field"
+    fields = [info.alias or name for name, info in model.model_fields.items()]
+    hint = _hint(loc[-1], fields)
+    return f"unknown field{hint}" if hint else f"unknown field; expected one of {', '.join(fields)}"
+
+
+def _model_at(model: type[BaseModel], loc: Path) -> type[BaseModel] | None:
+    """The model class found at ``loc`` under ``model``, following lists and dicts."""
+    current: Any = model
+    for part in loc:
+        current = _unwrap(current)
+        if isinstance(part, int):
+            current = _element_type(current, list)
+        elif isinstance(current, type) and issubclass(current, BaseModel):
+            info = next((i for n, i in current.model_fields.items() if part in (n, i.alias)), None)
+            current = None if info is None else info.annotation
+        else:
+            current = _element_type(current, dict)
+        if current is None:
+            return None
+    current = _unwrap(current)
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def _unwrap(annotation: Any) -> Any:
+    """Strip ``Annotated`` and ``X | None`` down to X."""
+    while True:
+        if typing.get_origin(annotation) is typing.Annotated:
+            annotation = typing.get_args(annotation)[0]
+            continue
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if typing.get_origin(annotation) in (typing.Union, type(int | None)) and len(args) == 1:
+            annotation = args[0]
+            continue
+        return annotation
+
+
+def _element_type(annotation: Any, container: type) -> Any:
+    if typing.get_origin(annotation) is not container:
+        return None
+    args = typing.get_args(annotation)
+    return args[-1] if args else None
+
+
+# --- line numbers ------------------------------------------------------------------
+
+
+def _line_at(lines: Mapping[Path, int], path: Path) -> int | None:
+    """The line of the deepest prefix of ``path`` that the file spells out."""
+    for length in range(len(path), -1, -1):
+        line = lines.get(path[:length])
+        if line is not None:
+            return line
+    return None
+
+
+def _variant_line(
+    document: _Document, merged: dict[str, Any], variant: str, path: Path
+) -> int | None:
+    """Line of an error found after merging: in the variant if it wrote that field.
+
+    The merged document's list indices are translated into the base's and the
+    patch's (named items are matched on their merge key), and whichever of the
+    two spells out more of the path wins; a tie goes to the variant, which
+    overrode the base there.
+    """
+    if not document.lines or path[:1] != ("spec",):
+        return _line_at(document.lines, path)
+    inner, merged_spec = path[1:], merged["spec"]
+    spec = document.data["spec"]
+    in_base = _translate(inner, merged_spec, spec)
+    in_patch = _translate(inner, merged_spec, spec["variants"][variant])
+    if in_patch and len(in_patch) >= len(in_base):
+        return _line_at(document.lines, ("spec", "variants", variant, *in_patch))
+    return _line_at(document.lines, ("spec", *in_base))
+
+
+def _translate(path: Path, merged: Any, other: Any) -> Path:
+    """The longest prefix of ``path`` (into ``merged``) that exists in ``other``, in its indices."""
+    out: list[str | int] = []
+    for depth, part in enumerate(path):
+        if isinstance(part, str):
+            if not isinstance(other, Mapping) or part not in other:
+                break
+            other = other[part]
+            merged = merged.get(part) if isinstance(merged, Mapping) else None
+            out.append(part)
+        else:
+            index = _matching_index(path[:depth], part, merged, other)
+            if index is None:
+                break
+            other, merged = other[index], merged[part]
+            out.append(index)
+    return tuple(out)
+
+
+def _matching_index(at: Path, index: int, merged: Any, other: Any) -> int | None:
+    if not isinstance(other, list) or not isinstance(merged, list) or index >= len(merged):
+        return None
+    key = merge_key(at)
+    if key is None:
+        return index if index < len(other) else None
+    wanted = merged[index].get(key) if isinstance(merged[index], Mapping) else None
+    return find_item(other, key, wanted)

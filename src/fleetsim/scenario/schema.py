@@ -1,0 +1,506 @@
+"""The scenario file format (``apiVersion: fleetsim/v1``) as pydantic models.
+
+Files are written the Kubernetes way (camelCase keys, ``apiVersion``/``kind``/
+``metadata``/``spec``) and mesh settings use Istio's own names, so a reader who
+knows a VirtualService recognises ``retries.attempts`` or ``perTryTimeout``.
+Python code reads the snake_case attributes; units are already parsed
+(seconds, requests per second), so the simulation never sees a string.
+
+Defaults that come from Envoy or Istio say so where they are defined. Rules that
+span several fields raise :class:`FieldProblem`, which names the offending field,
+so the loader can point at it (``spec.traffic[0].target``) instead of its parent.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable, Iterable, Sequence
+from typing import Annotated, Any, Final, Literal, Self
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    field_validator,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+
+from fleetsim.units import Duration, Rate, format_duration
+
+__all__ = [
+    "API_VERSION",
+    "BASELINE",
+    "ENVOY_BASE_RETRY_BACKOFF",
+    "ENVOY_RETRY_ON",
+    "GRPC_RETRY_ON",
+    "ISTIO_DEFAULT_ATTEMPTS",
+    "ISTIO_DEFAULT_RETRIABLE_STATUS_CODES",
+    "ISTIO_DEFAULT_RETRY_ON",
+    "MAX_BACKOFF_FACTOR",
+    "FieldProblem",
+    "FileModel",
+    "LoadBalancerPolicy",
+    "Metadata",
+    "Metrics",
+    "Path",
+    "Retries",
+    "Route",
+    "Scenario",
+    "Service",
+    "ServiceTime",
+    "Spec",
+    "Traffic",
+    "format_path",
+    "suggest",
+]
+
+API_VERSION: Final = "fleetsim/v1"
+BASELINE: Final = "baseline"
+"""The name of the scenario without any variant; reserved, so no variant may take it."""
+
+# Envoy's x-envoy-retry-on values (router filter docs) and its gRPC ones
+# (x-envoy-retry-grpc-on); Istio's ``retryOn`` accepts both, comma-separated.
+ENVOY_RETRY_ON: Final = (
+    "5xx",
+    "gateway-error",
+    "reset",
+    "connect-failure",
+    "envoy-ratelimited",
+    "retriable-4xx",
+    "refused-stream",
+    "retriable-status-codes",
+    "retriable-headers",
+    "http3-post-connect-failure",
+)
+GRPC_RETRY_ON: Final = (
+    "cancelled",
+    "deadline-exceeded",
+    "internal",
+    "resource-exhausted",
+    "unavailable",
+)
+
+# Istio's default HTTP retry policy (pilot/pkg/networking/core/route/retry/retry.go).
+ISTIO_DEFAULT_RETRY_ON: Final = (
+    "connect-failure",
+    "refused-stream",
+    "unavailable",
+    "cancelled",
+    "retriable-status-codes",
+)
+ISTIO_DEFAULT_RETRIABLE_STATUS_CODES: Final = (503,)
+ISTIO_DEFAULT_ATTEMPTS: Final = 2
+
+ENVOY_BASE_RETRY_BACKOFF: Final = 0.025
+"""Envoy's base retry interval (runtime ``upstream.base_retry_backoff_ms`` = 25 ms)."""
+MAX_BACKOFF_FACTOR: Final = 10
+"""Envoy caps the retry interval at 10 x base; Istio's ``backoff`` sets only the base."""
+
+LoadBalancerPolicy = Literal["ROUND_ROBIN", "LEAST_REQUEST", "RANDOM"]
+Distribution = Literal["exponential", "constant", "lognormal", "uniform"]
+
+Path = tuple[str | int, ...]
+"""A field path in the file's spelling: keys (camelCase) and list indices."""
+
+_SIMPLE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def format_path(parts: Iterable[str | int]) -> str:
+    """``("spec", "services", 0, "serviceTime")`` -> ``"spec.services[0].serviceTime"``."""
+    text = ""
+    for part in parts:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif _SIMPLE_KEY.fullmatch(part):
+            text += f".{part}" if text else part
+        else:
+            text += f"[{part!r}]"
+    return text
+
+
+def suggest(word: object, candidates: Iterable[str]) -> str | None:
+    """The candidate closest to ``word`` (ignoring case), for "did you mean" hints."""
+    if not isinstance(word, str):
+        return None
+    by_folded = {candidate.casefold(): candidate for candidate in candidates}
+    close = difflib.get_close_matches(word.casefold(), list(by_folded), n=1, cutoff=0.75)
+    return by_folded[close[0]] if close else None
+
+
+def _did_you_mean(word: object, candidates: Iterable[str]) -> str:
+    match = suggest(word, candidates)
+    return f"; did you mean {match!r}?" if match is not None and match != word else ""
+
+
+class FieldProblem(ValueError):
+    """A rule broken by one field, found while validating the model that holds it.
+
+    ``path`` is relative to that model, in the file's spelling. The loader appends
+    it to the model's own location so the error names the field itself.
+    """
+
+    def __init__(
+        self,
+        path: Path | str,
+        expected: str,
+        *,
+        value: object = None,
+        has_value: bool = False,
+    ) -> None:
+        self.path: Path = (path,) if isinstance(path, str) else path
+        self.expected = expected
+        self.value = value
+        self.has_value = has_value
+        super().__init__(f"{format_path(self.path)}: {expected}")
+
+
+# --- field types -----------------------------------------------------------------
+
+
+def _reject_bool(hint: str) -> Callable[[object], object]:
+    """Refuse ``true``/``false`` where a number is meant.
+
+    pydantic accepts a bool as an int in lax mode, and YAML turns ``yes``/``on``
+    into ``True``; a replica count of ``True`` is always a mistake.
+    """
+
+    def check(value: object) -> object:
+        if isinstance(value, bool):
+            raise ValueError(hint)
+        return value
+
+    return check
+
+
+_DNS_LABEL = re.compile(r"[a-z0-9](?:[-a-z0-9]*[a-z0-9])?")
+_LABEL_VALUE = re.compile(r"[A-Za-z0-9](?:[-A-Za-z0-9_.]*[A-Za-z0-9])?")
+DNS_LABEL_HINT: Final = (
+    "expected a name of lowercase letters, digits and '-' that starts and ends with a "
+    "letter or digit, at most 63 characters (a Kubernetes DNS-1123 label)"
+)
+ZONE_HINT: Final = (
+    "expected a zone name of letters, digits, '-', '_' and '.' that starts and ends with "
+    "a letter or digit, at most 63 characters (a Kubernetes label value)"
+)
+
+
+def _matching(pattern: re.Pattern[str], hint: str) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        if len(value) > 63 or pattern.fullmatch(value) is None:
+            raise ValueError(hint)
+        return value
+
+    return check
+
+
+def _not_baseline(name: str) -> str:
+    if name == BASELINE:
+        raise ValueError(f"expected a variant name other than {BASELINE!r}, which means no variant")
+    return name
+
+
+Count = Annotated[int, BeforeValidator(_reject_bool("expected a whole number"))]
+Fraction = Annotated[float, BeforeValidator(_reject_bool("expected a number"))]
+Name = Annotated[str, AfterValidator(_matching(_DNS_LABEL, DNS_LABEL_HINT))]
+ZoneName = Annotated[str, AfterValidator(_matching(_LABEL_VALUE, ZONE_HINT))]
+VariantName = Annotated[Name, AfterValidator(_not_baseline)]
+PositiveDuration = Annotated[Duration, Field(gt=0)]
+PositiveRate = Annotated[Rate, Field(gt=0)]
+
+
+class FileModel(BaseModel):
+    """Base of every model: camelCase keys as in Kubernetes, unknown keys refused.
+
+    Unknown keys are errors rather than ignored because a misspelt ``perTryTimout``
+    that silently does nothing is the worst kind of scenario bug.
+    """
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, alias_generator=to_camel)
+
+
+# --- services ----------------------------------------------------------------------
+
+# For each distribution, the alternative sets of parameters that define it.
+_PARAMETER_SETS: Final[dict[str, tuple[tuple[str, ...], ...]]] = {
+    "exponential": (("mean",),),
+    "constant": (("mean",),),
+    "lognormal": (("mean", "stddev"), ("p50", "p99")),
+    "uniform": (("min", "max"),),
+}
+_ALL_PARAMETERS: Final = ("mean", "stddev", "p50", "p99", "min", "max")
+
+
+def _describe_sets(sets: Sequence[Sequence[str]]) -> str:
+    spelled = [" and ".join(group) for group in sets]
+    return spelled[0] if len(spelled) == 1 else "either " + ", or ".join(spelled)
+
+
+class ServiceTime(FileModel):
+    """How long one worker takes to serve one attempt.
+
+    ``lognormal`` is the usual shape of real service times; it is given either by
+    its mean and standard deviation or by two quantiles (p50 and p99), whichever
+    the user has measured.
+    """
+
+    distribution: Distribution
+    mean: PositiveDuration | None = None
+    stddev: PositiveDuration | None = None
+    p50: PositiveDuration | None = None
+    p99: PositiveDuration | None = None
+    min: Duration | None = None
+    max: PositiveDuration | None = None
+
+    @model_validator(mode="after")
+    def _check_parameters(self) -> Self:
+        sets = _PARAMETER_SETS[self.distribution]
+        given = [name for name in _ALL_PARAMETERS if getattr(self, name) is not None]
+        takes = f"the {self.distribution} distribution takes {_describe_sets(sets)}"
+        allowed = {name for group in sets for name in group}
+        for name in given:
+            if name not in allowed:
+                raise FieldProblem(name, f"not a parameter here: {takes}")
+        used = [group for group in sets if any(name in given for name in group)]
+        if len(used) > 1:
+            raise FieldProblem(used[1][0], f"{takes}, not both")
+        group = used[0] if used else sets[0]
+        for name in group:
+            if name not in given:
+                raise FieldProblem(name, f"required field is missing: {takes}")
+        self._check_order()
+        return self
+
+    def _check_order(self) -> None:
+        if self.min is not None and self.max is not None and self.max <= self.min:
+            raise FieldProblem(
+                "max",
+                f"expected max greater than min ({format_duration(self.min)})",
+                value=format_duration(self.max),
+                has_value=True,
+            )
+        if self.p50 is not None and self.p99 is not None and self.p99 <= self.p50:
+            raise FieldProblem(
+                "p99",
+                f"expected p99 greater than p50 ({format_duration(self.p50)})",
+                value=format_duration(self.p99),
+                has_value=True,
+            )
+
+
+class Service(FileModel):
+    """A Deployment behind a Service: ``replicas`` pods, each with ``workers`` and a queue."""
+
+    name: Name
+    replicas: Count = Field(ge=1)
+    workers: Count = Field(default=1, ge=1)
+    queue_limit: Count | None = Field(default=None, ge=0)
+    """Waiting requests per pod beyond which new ones are rejected (503); None = unbounded."""
+    service_time: ServiceTime
+    error_rate: Fraction = Field(default=0.0, ge=0.0, lt=1.0)
+    """Fraction of attempts answered with a 503 right away."""
+
+
+class Traffic(FileModel):
+    """A client population sending requests to one service."""
+
+    name: Name
+    target: str
+    rate: PositiveRate
+    arrivals: Literal["poisson", "constant"] = "poisson"
+    timeout: PositiveDuration | None = None
+    """When the client gives up; None = it waits forever."""
+
+
+# --- routes (Istio VirtualService / Envoy route) -----------------------------------
+
+_RETRY_CONDITIONS: Final = (*ENVOY_RETRY_ON, *GRPC_RETRY_ON)
+RETRY_ON_HINT: Final = (
+    "expected retry conditions from Envoy's x-envoy-retry-on list ("
+    + ", ".join(ENVOY_RETRY_ON)
+    + "), gRPC ones ("
+    + ", ".join(GRPC_RETRY_ON)
+    + ") or HTTP status codes 100-599"
+)
+
+
+def _retry_condition(value: object) -> str:
+    """One ``retryOn`` entry; a status code is kept as its digits (``"503"``)."""
+    if isinstance(value, bool):
+        raise ValueError(RETRY_ON_HINT)
+    text = str(value).strip() if isinstance(value, int | str) else None
+    if text is None:
+        raise ValueError(RETRY_ON_HINT)
+    if text.isdigit():
+        if not 100 <= int(text) <= 599:
+            raise ValueError("expected an HTTP status code from 100 to 599")
+        return str(int(text))
+    if text not in _RETRY_CONDITIONS:
+        raise ValueError(RETRY_ON_HINT + _did_you_mean(text, _RETRY_CONDITIONS))
+    return text
+
+
+RetryCondition = Annotated[str, BeforeValidator(_retry_condition)]
+
+
+class Retries(FileModel):
+    """An Istio ``HTTPRetry``, as it reaches Envoy's ``RetryPolicy``.
+
+    As in Istio: ``attempts: 0`` turns retries off; integers in ``retryOn`` become
+    retriable status codes (and imply ``retriable-status-codes``); with ``retryOn``
+    left out (or empty) Istio's default conditions apply, including a retry on 503.
+    """
+
+    attempts: Count = Field(ge=0)
+    per_try_timeout: PositiveDuration | None = None
+    retry_on: list[RetryCondition] = Field(default_factory=lambda: list(ISTIO_DEFAULT_RETRY_ON))
+    backoff: PositiveDuration = ENVOY_BASE_RETRY_BACKOFF
+    _retriable_status_codes: list[int] = PrivateAttr(default_factory=list)
+
+    @field_validator("retry_on", mode="before")
+    @classmethod
+    def _split_retry_on(cls, value: object) -> object:
+        """Accept Istio's comma-separated string as well as a YAML list."""
+        if isinstance(value, str):
+            return [part for part in (p.strip() for p in value.split(",")) if part]
+        if isinstance(value, int) and not isinstance(value, bool):
+            return [value]
+        return value
+
+    @model_validator(mode="after")
+    def _split_status_codes(self) -> Self:
+        if "retry_on" not in self.model_fields_set or not self.retry_on:
+            self.retry_on = list(ISTIO_DEFAULT_RETRY_ON)
+            self._retriable_status_codes = list(ISTIO_DEFAULT_RETRIABLE_STATUS_CODES)
+            return self
+        codes = [int(entry) for entry in self.retry_on if entry.isdigit()]
+        conditions = [entry for entry in self.retry_on if not entry.isdigit()]
+        if codes and "retriable-status-codes" not in conditions:
+            conditions.append("retriable-status-codes")
+        self.retry_on = list(dict.fromkeys(conditions))
+        self._retriable_status_codes = list(dict.fromkeys(codes))
+        return self
+
+    @property
+    def retriable_status_codes(self) -> list[int]:
+        """Status codes retried under ``retriable-status-codes`` (Istio: [503] by default)."""
+        return list(self._retriable_status_codes)
+
+    @property
+    def max_backoff(self) -> float:
+        """Envoy's cap on the back-off interval: 10 x the base."""
+        return MAX_BACKOFF_FACTOR * self.backoff
+
+    @classmethod
+    def istio_default(cls) -> Retries:
+        """The policy Istio installs on a route whose VirtualService has no ``retries``."""
+        return cls(attempts=ISTIO_DEFAULT_ATTEMPTS)
+
+
+class Route(FileModel):
+    """Client-side routing to one service, as a VirtualService + DestinationRule set it."""
+
+    destination: str
+    load_balancer: LoadBalancerPolicy = "ROUND_ROBIN"
+    """Envoy's default load-balancing policy is round robin."""
+    retries: Retries | None = None
+    """None = no retries (Envoy without a retry policy does not retry)."""
+
+
+# --- the scenario ------------------------------------------------------------------
+
+
+class Metrics(FileModel):
+    """What is recorded besides the summary."""
+
+    interval: PositiveDuration = 1.0
+    """Width of one time-series interval, in simulated seconds."""
+
+
+class Metadata(FileModel):
+    """Kubernetes-style object metadata."""
+
+    name: Name
+    description: str | None = None
+
+
+def _default_zones() -> list[str]:
+    return ["default"]
+
+
+class Spec(FileModel):
+    """The fleet, its traffic, and how clients route to it."""
+
+    duration: PositiveDuration
+    """Measured simulated time."""
+    warmup: Duration = 0.0
+    """Simulated time before the measured window, excluded from statistics."""
+    seed: Count = Field(default=1, ge=0)
+    zones: list[ZoneName] = Field(default_factory=_default_zones, min_length=1)
+    services: list[Service] = Field(min_length=1)
+    traffic: list[Traffic] = Field(min_length=1)
+    routes: list[Route] = Field(default_factory=list)
+    metrics: Metrics = Field(default_factory=Metrics)
+    variants: dict[VariantName, dict[str, Any]] = Field(default_factory=dict)
+    """Named patches merged onto ``spec`` (see :mod:`fleetsim.scenario.variants`)."""
+
+    @model_validator(mode="after")
+    def _check_references(self) -> Self:
+        _check_unique("zones", list(self.zones), None)
+        _check_unique("services", [s.name for s in self.services], "name")
+        _check_unique("traffic", [t.name for t in self.traffic], "name")
+        _check_unique("routes", [r.destination for r in self.routes], "destination")
+        services = [s.name for s in self.services]
+        for index, traffic in enumerate(self.traffic):
+            _check_service(("traffic", index, "target"), traffic.target, services)
+        for index, route in enumerate(self.routes):
+            _check_service(("routes", index, "destination"), route.destination, services)
+        if self.metrics.interval > self.duration:
+            raise FieldProblem(
+                ("metrics", "interval"),
+                "expected an interval no longer than spec.duration "
+                f"({format_duration(self.duration)})",
+                value=format_duration(self.metrics.interval),
+                has_value=True,
+            )
+        return self
+
+
+def _check_unique(field: str, values: list[str], key: str | None) -> None:
+    """Names are keys (traffic targets, variant merges), so a repeat is ambiguous."""
+    seen: set[str] = set()
+    for index, value in enumerate(values):
+        if value in seen:
+            path: Path = (field, index) if key is None else (field, index, key)
+            noun = "entry" if key is None else key
+            raise FieldProblem(
+                path,
+                f"duplicate {noun}: expected each {noun} in spec.{field} to appear only once",
+                value=value,
+                has_value=True,
+            )
+        seen.add(value)
+
+
+def _check_service(path: Path, name: str, services: list[str]) -> None:
+    if name not in services:
+        raise FieldProblem(
+            path,
+            f"expected the name of a service in spec.services ({', '.join(services)})"
+            + _did_you_mean(name, services),
+            value=name,
+            has_value=True,
+        )
+
+
+class Scenario(FileModel):
+    """A whole scenario file."""
+
+    api_version: Literal["fleetsim/v1"]
+    kind: Literal["Scenario"]
+    metadata: Metadata
+    spec: Spec

@@ -1,0 +1,190 @@
+"""Build a fleet from a scenario, run it on the clock, and summarise it."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from fleetsim.engine.environment import Environment
+from fleetsim.engine.random import RandomStreams
+from fleetsim.fleet.distributions import service_time_stream
+from fleetsim.fleet.pod import Pod
+from fleetsim.fleet.service import Service
+from fleetsim.fleet.traffic import TrafficSource
+from fleetsim.mesh.load_balancer import make_load_balancer
+from fleetsim.mesh.retry import RetryPolicy
+from fleetsim.mesh.route import Route
+from fleetsim.metrics.collector import Collector, latency_block, spread
+from fleetsim.metrics.histogram import Accumulator
+from fleetsim.result import Result
+from fleetsim.scenario.loader import LoadedScenario
+from fleetsim.scenario.schema import Route as RouteSpec
+from fleetsim.scenario.schema import Spec
+
+# Called with (simulated seconds done, simulated seconds in all, events so far).
+ProgressCallback = Callable[[float, float, int], None]
+
+DEFAULT_LOAD_BALANCER = "ROUND_ROBIN"  # Envoy's default LbPolicy
+
+
+class Simulation:
+    """One run of one scenario variant with one seed."""
+
+    def __init__(self, loaded: LoadedScenario, seed: int | None = None) -> None:
+        self.loaded = loaded
+        self.spec: Spec = loaded.scenario.spec
+        self.seed = self.spec.seed if seed is None else seed
+        self.env = Environment()
+        self.streams = RandomStreams(self.seed)
+        self.services = {s.name: self._build_service(s) for s in self.spec.services}
+        self.routes = {name: self._build_route(name) for name in self.services}
+        self.sources = [
+            TrafficSource(self.env, t, self.routes[t.target], self.streams)
+            for t in self.spec.traffic
+        ]
+        self.collector = Collector(list(self.services.values()), self.sources)
+
+    def _build_service(self, spec: Any) -> Service:
+        service = Service(spec)
+        zones = self.spec.zones
+        times = service_time_stream(
+            spec.service_time, self.streams, f"service/{spec.name}/service-time"
+        )
+        errors = (
+            self.streams.uniform(f"service/{spec.name}/errors") if spec.error_rate > 0 else None
+        )
+        for index in range(spec.replicas):
+            zone = zones[index % len(zones)]
+            service.pods.append(Pod(self.env, service, index, zone, times, errors))
+        return service
+
+    def _route_spec(self, destination: str) -> RouteSpec | None:
+        for route in self.spec.routes:
+            if route.destination == destination:
+                return route
+        return None
+
+    def _build_route(self, destination: str) -> Route:
+        service = self.services[destination]
+        spec = self._route_spec(destination)
+        policy = spec.load_balancer if spec is not None else DEFAULT_LOAD_BALANCER
+        balancer = make_load_balancer(
+            policy, len(service.pods), self.streams, f"route/{destination}/load-balancer"
+        )
+        retries = None
+        if spec is not None and spec.retries is not None:
+            jitter = self.streams.uniform(f"route/{destination}/retry-backoff")
+            retries = RetryPolicy(spec.retries, jitter)
+        return Route(self.env, service, balancer, retries)
+
+    def run(self, progress: ProgressCallback | None = None) -> Result:
+        """Run warm-up then the measured window, interval by interval."""
+        started = time.perf_counter()
+        warmup, duration = self.spec.warmup, self.spec.duration
+        interval = self.spec.metrics.interval
+        total = warmup + duration
+        for source in self.sources:
+            source.start()
+        self._advance_to(warmup, interval, total, progress, measure=False)
+        self.collector.start_window(warmup)
+        self._advance_to(total, interval, total, progress, measure=True)
+        wall = time.perf_counter() - started
+        return Result(
+            summary=self._summary(wall),
+            series={
+                "services": self.collector.service_rows,
+                "traffic": self.collector.traffic_rows,
+            },
+        )
+
+    def _advance_to(
+        self,
+        end: float,
+        interval: float,
+        total: float,
+        progress: ProgressCallback | None,
+        *,
+        measure: bool,
+    ) -> None:
+        env = self.env
+        step = 0
+        start = env.now
+        while env.now < end:
+            step += 1
+            boundary = min(start + step * interval, end)
+            env.run(boundary)
+            if measure:
+                self.collector.snapshot(boundary)
+            if progress is not None:
+                progress(boundary, total, env.events_processed)
+
+    def _summary(self, wall: float) -> dict[str, Any]:
+        duration = self.spec.duration
+        collector = self.collector
+        client_latency = Accumulator()
+        succeeded = failed = timed_out = rejected = errored = 0
+        for totals in collector.traffic_totals.values():
+            client_latency.counts += totals.latency.counts
+            client_latency.count += totals.latency.count
+            client_latency.total += totals.latency.total
+            client_latency.maximum = max(client_latency.maximum, totals.latency.maximum)
+            succeeded += totals.succeeded
+            failed += totals.failed
+            timed_out += totals.timed_out
+            rejected += totals.rejected
+            errored += totals.errored
+        total_requests = succeeded + failed
+        services = {name: self._service_summary(name) for name in self.services}
+        attempts = sum(s["attempts"] for s in services.values())
+        return {
+            "scenario": self.loaded.scenario.metadata.name,
+            "variant": self.loaded.variant,
+            "seed": self.seed,
+            "simulated_seconds": duration,
+            "warmup_seconds": self.spec.warmup,
+            "wall_seconds": round(wall, 3),
+            "events": self.env.events_processed,
+            "requests": {
+                "total": total_requests,
+                "succeeded": succeeded,
+                "failed": failed,
+                "timed_out": timed_out,
+                "rejected": rejected,
+                "errored": errored,
+            },
+            "attempts": attempts,
+            "retries": sum(route.retry_count for route in self.routes.values()),
+            "throughput_rps": total_requests / duration,
+            "latency_ms": latency_block(client_latency, ["p50", "p90", "p99", "p999", "p9999"]),
+            "services": services,
+        }
+
+    def _service_summary(self, name: str) -> dict[str, Any]:
+        service = self.services[name]
+        totals = self.collector.service_totals[name]
+        duration = self.spec.duration
+        per_pod = [pod.received for pod in service.pods]
+        share_max, share_cv = spread(per_pod)
+        zones: dict[str, dict[str, float]] = {}
+        all_attempts = sum(per_pod)
+        for zone in self.spec.zones:
+            in_zone = sum(pod.received for pod in service.pods if pod.zone == zone)
+            if any(pod.zone == zone for pod in service.pods):
+                zones[zone] = {"share": in_zone / all_attempts if all_attempts else 0.0}
+        return {
+            "attempts": totals.attempts,
+            "succeeded": totals.succeeded,
+            "failed": totals.errors + totals.rejected,
+            "rejected": totals.rejected,
+            "retries": self.routes[name].retry_count,
+            "utilization": totals.busy_area / totals.capacity_area if totals.capacity_area else 0.0,
+            "in_flight_mean": totals.in_system_area / duration,
+            "latency_ms": latency_block(totals.latency, ["p50", "p90", "p99", "p999"]),
+            "pods": {
+                "count": len(service.pods),
+                "share_max_over_mean": share_max,
+                "share_cv": share_cv,
+            },
+            "zones": zones,
+        }
