@@ -185,6 +185,8 @@ class Simulation:
                 "count": len(service.pods),
                 "share_max_over_mean": share_max,
                 "share_cv": share_cv,
+                "attempts_min": min(per_pod, default=0),
+                "attempts_max": max(per_pod, default=0),
             },
             "zones": zones,
         }

@@ -28,8 +28,8 @@ from pydantic_core import ErrorDetails
 from fleetsim.errors import ScenarioError
 from fleetsim.scenario.schema import (
     BASELINE,
+    FieldPath,
     FieldProblem,
-    Path,
     Scenario,
     format_path,
     suggest,
@@ -62,7 +62,7 @@ class LoadedScenario:
 class _Document:
     file: str
     data: dict[str, Any]
-    lines: dict[Path, int]
+    lines: dict[FieldPath, int]
 
 
 def load_scenario(
@@ -126,14 +126,14 @@ def _read_text(file: str) -> str:
         raise ScenarioError(file, "", f"cannot read the file: {exc.strerror or exc}") from None
 
 
-def _parse_yaml(text: str, file: str) -> tuple[Any, dict[Path, int]]:
+def _parse_yaml(text: str, file: str) -> tuple[Any, dict[FieldPath, int]]:
     """Parse with PyYAML's safe loader, also returning each field path's line."""
     loader = yaml.SafeLoader(text)
     try:
         node = loader.get_single_node()
         if node is None:
             return None, {}
-        lines: dict[Path, int] = {(): node.start_mark.line + 1}
+        lines: dict[FieldPath, int] = {(): node.start_mark.line + 1}
         _record_lines(node, (), lines, file, set())
         return loader.construct_document(node), lines
     except yaml.MarkedYAMLError as exc:
@@ -156,7 +156,7 @@ _MERGE_TAG: Final = "tag:yaml.org,2002:merge"
 
 
 def _record_lines(
-    node: yaml.Node, path: Path, lines: dict[Path, int], file: str, active: set[int]
+    node: yaml.Node, path: FieldPath, lines: dict[FieldPath, int], file: str, active: set[int]
 ) -> None:
     """Record the line of every key and list item; refuse duplicate keys.
 
@@ -256,9 +256,9 @@ def _explain(
     )
 
 
-def _describe(error: ErrorDetails) -> tuple[Path, str, object, bool]:
+def _describe(error: ErrorDetails) -> tuple[FieldPath, str, object, bool]:
     """(path, expected, value, has_value) of one pydantic error, in the file's words."""
-    loc: Path = tuple(part for part in error["loc"] if part != "[key]")
+    loc: FieldPath = tuple(part for part in error["loc"] if part != "[key]")
     kind = error["type"]
     ctx = error.get("ctx") or {}
     value = error["input"]
@@ -320,7 +320,7 @@ def _hint(value: object, candidates: list[str]) -> str:
     return f"; did you mean {match!r}?" if match is not None and match != value else ""
 
 
-def _unknown_field(loc: Path) -> str:
+def _unknown_field(loc: FieldPath) -> str:
     model = _model_at(Scenario, loc[:-1])
     if model is None:
         return "unknown field"
@@ -329,7 +329,7 @@ def _unknown_field(loc: Path) -> str:
     return f"unknown field{hint}" if hint else f"unknown field; expected one of {', '.join(fields)}"
 
 
-def _model_at(model: type[BaseModel], loc: Path) -> type[BaseModel] | None:
+def _model_at(model: type[BaseModel], loc: FieldPath) -> type[BaseModel] | None:
     """The model class found at ``loc`` under ``model``, following lists and dicts."""
     current: Any = model
     for part in loc:
@@ -370,7 +370,7 @@ def _element_type(annotation: Any, container: type) -> Any:
 # --- line numbers ------------------------------------------------------------------
 
 
-def _line_at(lines: Mapping[Path, int], path: Path) -> int | None:
+def _line_at(lines: Mapping[FieldPath, int], path: FieldPath) -> int | None:
     """The line of the deepest prefix of ``path`` that the file spells out."""
     for length in range(len(path), -1, -1):
         line = lines.get(path[:length])
@@ -380,7 +380,7 @@ def _line_at(lines: Mapping[Path, int], path: Path) -> int | None:
 
 
 def _variant_line(
-    document: _Document, merged: dict[str, Any], variant: str, path: Path
+    document: _Document, merged: dict[str, Any], variant: str, path: FieldPath
 ) -> int | None:
     """Line of an error found after merging: in the variant if it wrote that field.
 
@@ -400,7 +400,7 @@ def _variant_line(
     return _line_at(document.lines, ("spec", *in_base))
 
 
-def _translate(path: Path, merged: Any, other: Any) -> Path:
+def _translate(path: FieldPath, merged: Any, other: Any) -> FieldPath:
     """The longest prefix of ``path`` (into ``merged``) that exists in ``other``, in its indices."""
     out: list[str | int] = []
     for depth, part in enumerate(path):
@@ -419,7 +419,7 @@ def _translate(path: Path, merged: Any, other: Any) -> Path:
     return tuple(out)
 
 
-def _matching_index(at: Path, index: int, merged: Any, other: Any) -> int | None:
+def _matching_index(at: FieldPath, index: int, merged: Any, other: Any) -> int | None:
     if not isinstance(other, list) or not isinstance(merged, list) or index >= len(merged):
         return None
     key = merge_key(at)

@@ -42,12 +42,12 @@ __all__ = [
     "ISTIO_DEFAULT_RETRIABLE_STATUS_CODES",
     "ISTIO_DEFAULT_RETRY_ON",
     "MAX_BACKOFF_FACTOR",
+    "FieldPath",
     "FieldProblem",
     "FileModel",
     "LoadBalancerPolicy",
     "Metadata",
     "Metrics",
-    "Path",
     "Retries",
     "Route",
     "Scenario",
@@ -104,7 +104,7 @@ MAX_BACKOFF_FACTOR: Final = 10
 LoadBalancerPolicy = Literal["ROUND_ROBIN", "LEAST_REQUEST", "RANDOM"]
 Distribution = Literal["exponential", "constant", "lognormal", "uniform"]
 
-Path = tuple[str | int, ...]
+FieldPath = tuple[str | int, ...]
 """A field path in the file's spelling: keys (camelCase) and list indices."""
 
 _SIMPLE_KEY = re.compile(r"[A-Za-z0-9_-]+")
@@ -146,13 +146,13 @@ class FieldProblem(ValueError):
 
     def __init__(
         self,
-        path: Path | str,
+        path: FieldPath | str,
         expected: str,
         *,
         value: object = None,
         has_value: bool = False,
     ) -> None:
-        self.path: Path = (path,) if isinstance(path, str) else path
+        self.path: FieldPath = (path,) if isinstance(path, str) else path
         self.expected = expected
         self.value = value
         self.has_value = has_value
@@ -475,7 +475,7 @@ def _check_unique(field: str, values: list[str], key: str | None) -> None:
     seen: set[str] = set()
     for index, value in enumerate(values):
         if value in seen:
-            path: Path = (field, index) if key is None else (field, index, key)
+            path: FieldPath = (field, index) if key is None else (field, index, key)
             noun = "entry" if key is None else key
             raise FieldProblem(
                 path,
@@ -486,7 +486,7 @@ def _check_unique(field: str, values: list[str], key: str | None) -> None:
         seen.add(value)
 
 
-def _check_service(path: Path, name: str, services: list[str]) -> None:
+def _check_service(path: FieldPath, name: str, services: list[str]) -> None:
     if name not in services:
         raise FieldProblem(
             path,

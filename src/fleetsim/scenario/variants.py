@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from fleetsim.errors import ScenarioError
-from fleetsim.scenario.schema import Path, format_path
+from fleetsim.scenario.schema import FieldPath, format_path
 
 __all__ = ["MERGE_KEYS", "apply_variant", "find_item", "merge_key"]
 
@@ -34,7 +34,7 @@ MERGE_KEYS: Final[dict[tuple[str, ...], str]] = {
 _DIRECTIVE: Final = "$patch"
 
 
-def merge_key(parts: Path) -> str | None:
+def merge_key(parts: FieldPath) -> str | None:
     """The merge key of the list at ``parts`` (a path within spec), if it is a named list."""
     return MERGE_KEYS.get(tuple(part for part in parts if isinstance(part, str)))
 
@@ -42,13 +42,13 @@ def merge_key(parts: Path) -> str | None:
 class _Patcher:
     """One application of one patch; knows where errors must point."""
 
-    def __init__(self, file: str, root: Path, lines: Mapping[Path, int] | None) -> None:
+    def __init__(self, file: str, root: FieldPath, lines: Mapping[FieldPath, int] | None) -> None:
         self.file = file
         self.root = root
         self.lines = lines or {}
 
     def error(
-        self, at: Path, expected: str, *, value: object = None, has_value: bool = False
+        self, at: FieldPath, expected: str, *, value: object = None, has_value: bool = False
     ) -> ScenarioError:
         where = self.root + at
         line = next(
@@ -59,7 +59,7 @@ class _Patcher:
             self.file, format_path(where), expected, value=value, has_value=has_value, line=line
         )
 
-    def merge_map(self, base: object, patch: Mapping[Any, Any], at: Path) -> dict[Any, Any]:
+    def merge_map(self, base: object, patch: Mapping[Any, Any], at: FieldPath) -> dict[Any, Any]:
         directive = patch.get(_DIRECTIVE)
         if directive not in (None, "replace"):
             raise self.error(
@@ -78,7 +78,7 @@ class _Patcher:
                 result[key] = self.merge_value(result.get(key), value, (*at, key))
         return result
 
-    def merge_value(self, base: object, patch: object, at: Path) -> object:
+    def merge_value(self, base: object, patch: object, at: FieldPath) -> object:
         if isinstance(patch, Mapping):
             return self.merge_map(base, patch, at)
         key = merge_key(at)
@@ -86,7 +86,9 @@ class _Patcher:
             return self.merge_named_list(base if isinstance(base, list) else [], patch, key, at)
         return copy.deepcopy(patch)
 
-    def merge_named_list(self, base: list[Any], patch: list[Any], key: str, at: Path) -> list[Any]:
+    def merge_named_list(
+        self, base: list[Any], patch: list[Any], key: str, at: FieldPath
+    ) -> list[Any]:
         result = list(base)
         for index, item in enumerate(patch):
             item_at = (*at, index)
@@ -125,7 +127,7 @@ def apply_variant(
     *,
     name: str = "variant",
     file: str = "<dict>",
-    lines: Mapping[Path, int] | None = None,
+    lines: Mapping[FieldPath, int] | None = None,
 ) -> dict[str, Any]:
     """Return ``spec`` with the variant ``patch`` merged in; neither input is changed.
 

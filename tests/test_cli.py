@@ -1,0 +1,139 @@
+"""The command line: output modes, exit codes, written files, determinism."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+import fleetsim
+from fleetsim.cli import main
+from tests.fleet_scenarios import scenario
+
+ROOT = Path(__file__).resolve().parent.parent
+QUICKSTART = ROOT / "scenarios" / "quickstart.yaml"
+
+
+def _small_file(tmp_path: Path, **overrides: object) -> Path:
+    document = scenario(rate=300, duration=5, warmup=1, **overrides)  # type: ignore[arg-type]
+    document["spec"]["variants"] = {
+        "least-request": {"routes": [{"destination": "app", "loadBalancer": "LEAST_REQUEST"}]},
+        "more-pods": {"services": [{"name": "app", "replicas": 8}]},
+    }
+    path = tmp_path / "small.yaml"
+    path.write_text(yaml.safe_dump(document))
+    return path
+
+
+def _without_wall(summary: dict) -> dict:
+    return {k: v for k, v in summary.items() if k != "wall_seconds"}
+
+
+def test_same_seed_same_results_and_another_seed_differs() -> None:
+    document = scenario(replicas=8, rate=500, duration=10, error_rate=0.05, timeout=0.1,
+                        retries={"attempts": 2, "perTryTimeout": "50ms", "retryOn": "5xx"},
+                        load_balancer="LEAST_REQUEST")
+    first, second = fleetsim.run(document), fleetsim.run(document)
+    assert _without_wall(first.summary) == _without_wall(second.summary)
+    assert first.series == second.series
+    third = fleetsim.run(document, seed=12345)
+    assert third.summary["seed"] == 12345
+    assert first.summary["requests"]["succeeded"] > 0
+    assert third.summary["latency_ms"] != first.summary["latency_ms"]
+
+
+def test_json_prints_exactly_the_summary(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["run", str(_small_file(tmp_path)), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    for key in ["scenario", "variant", "seed", "simulated_seconds", "wall_seconds", "events",
+                "requests", "attempts", "throughput_rps", "latency_ms", "services"]:
+        assert key in summary
+    assert set(summary["latency_ms"]) == {"mean", "p50", "p90", "p99", "p999", "p9999", "max"}
+    service = summary["services"]["app"]
+    for key in ["attempts", "succeeded", "failed", "rejected", "utilization", "latency_ms",
+                "pods", "zones"]:
+        assert key in service
+    assert {"count", "share_max_over_mean", "share_cv"} <= set(service["pods"])
+
+
+def test_out_writes_summary_and_series(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert main(["run", str(_small_file(tmp_path)), "--out", str(out), "--quiet"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    services = (out / "series_services.csv").read_text().splitlines()
+    traffic = (out / "series_traffic.csv").read_text().splitlines()
+    assert services[0].startswith("t,service,attempts")
+    assert len(services) == 1 + 5  # header + one row per 1 s interval
+    assert traffic[0].startswith("t,traffic,requests")
+    assert sum(int(line.split(",")[2]) for line in traffic[1:]) == summary["requests"]["total"]
+
+
+def test_bad_scenario_exits_2_with_one_line_and_keeps_earlier_results(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    good = _small_file(tmp_path)
+    assert main(["run", str(good), "--out", str(out), "--quiet"]) == 0
+    before = (out / "summary.json").read_text()
+    capsys.readouterr()
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(good.read_text().replace("rate: 300", "rate: lots"))
+    assert main(["run", str(bad), "--out", str(out), "--quiet"]) == 2
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1
+    assert str(bad) in lines[0] and "spec.traffic[0].rate" in lines[0] and "lots" in lines[0]
+    assert "Traceback" not in captured.err
+    assert (out / "summary.json").read_text() == before
+
+
+def test_unknown_variant_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", str(_small_file(tmp_path)), "--variant", "nope"]) == 2
+    err = capsys.readouterr().err
+    assert "nope" in err and "least-request" in err
+
+
+def test_compare_runs_every_variant(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "cmp"
+    assert main(["compare", str(_small_file(tmp_path)), "--out", str(out), "--json"]) == 0
+    runs = json.loads(capsys.readouterr().out)["runs"]
+    assert [r["variant"] for r in runs] == ["baseline", "least-request", "more-pods"]
+    assert runs[2]["services"]["app"]["pods"]["count"] == 8
+    for variant in ("baseline", "least-request", "more-pods"):
+        assert (out / variant / "summary.json").exists()
+    assert json.loads((out / "compare.json").read_text())["runs"][0]["variant"] == "baseline"
+
+
+def test_validate_and_human_summary(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _small_file(tmp_path)
+    assert main(["validate", str(path)]) == 0
+    assert "valid" in capsys.readouterr().out
+    assert main(["run", str(path)]) == 0
+    printed = capsys.readouterr().out
+    assert "Client latency" in printed and "app" in printed
+
+
+def test_quickstart_file_is_the_contract_example() -> None:
+    loaded = yaml.safe_load(QUICKSTART.read_text())
+    spec = loaded["spec"]
+    assert spec["services"][0]["replicas"] == 64 and spec["services"][0]["workers"] == 4
+    assert spec["traffic"][0]["rate"] == "17920/s"
+    assert "no-retries" in spec["variants"]
+
+
+def test_console_script_runs_and_reports_exit_2_without_traceback(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("apiVersion: fleetsim/v1\nkind: Scenario\nmetadata: {name: x}\nspec: []\n")
+    completed = subprocess.run(
+        [sys.executable, "-m", "fleetsim", "run", str(bad)], capture_output=True, text=True,
+        check=False,
+    )
+    assert completed.returncode == 2
+    assert completed.stderr.count("\n") == 1 and "Traceback" not in completed.stderr
+    assert "spec" in completed.stderr
