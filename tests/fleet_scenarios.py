@@ -50,6 +50,10 @@ def scenario(
     if zones is not None:
         spec["zones"] = zones
     return copy.deepcopy(
-        {"apiVersion": "fleetsim/v1", "kind": "Scenario", "metadata": {"name": "test"},
-         "spec": spec}
+        {
+            "apiVersion": "fleetsim/v1",
+            "kind": "Scenario",
+            "metadata": {"name": "test"},
+            "spec": spec,
+        }
     )

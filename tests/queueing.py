@@ -8,10 +8,11 @@ The *sojourn time* ``T`` is the time from arrival to departure (waiting ``W`` pl
 References
 ----------
 - [Kleinrock] L. Kleinrock, *Queueing Systems, Vol. 1: Theory*, Wiley, 1975:
-  M/M/1 (ch. 3.2), M/M/c and the Erlang C formula (ch. 3.5), M/G/1 and the
-  Pollaczek-Khinchine mean-value formula (ch. 5).
+  M/M/1 and M/M/c with the Erlang C formula (ch. 3), M/G/1 and the Pollaczek-Khinchine
+  mean-value formula (ch. 5).
 - [Gross] D. Gross, J. Shortle, J. Thompson, C. Harris, *Fundamentals of Queueing Theory*,
-  4th ed., Wiley, 2008: M/M/c waiting-time distribution (sec. 2.3), Erlang B recursion.
+  4th ed., Wiley, 2008: M/M/c waiting-time distribution and
+  the Erlang B recursion (ch. 2).
 - [Mitzenmacher] M. Mitzenmacher, "The Power of Two Choices in Randomized Load Balancing",
   IEEE TPDS 12(10), 2001; N. D. Vvedenskaya, R. L. Dobrushin, F. I. Karpelevich,
   "Queueing system with selection of the shortest of two queues: an asymptotic approach",
@@ -62,7 +63,7 @@ def _check_q(q: float) -> None:
 
 
 def mm1_mean_sojourn(lam: float, mu: float) -> float:
-    """Mean sojourn time of M/M/1: ``E[T] = 1 / (mu - lam)`` [Kleinrock, eq. 3.26]."""
+    """Mean sojourn time of M/M/1: ``E[T] = 1 / (mu - lam)`` [Kleinrock, ch. 3]."""
     _check_stable(lam, mu)
     return 1.0 / (mu - lam)
 
@@ -70,7 +71,7 @@ def mm1_mean_sojourn(lam: float, mu: float) -> float:
 def mm1_sojourn_quantile(lam: float, mu: float, q: float) -> float:
     """``q``-quantile of the M/M/1 (FIFO) sojourn time.
 
-    ``T ~ Exp(mu - lam)`` [Kleinrock, eq. 3.29], so ``P(T > t) = exp(-(mu - lam) t)`` and
+    ``T ~ Exp(mu - lam)`` [Kleinrock, ch. 3], so ``P(T > t) = exp(-(mu - lam) t)`` and
     ``t_q = -ln(1 - q) / (mu - lam)``; e.g. the p99 is ``ln(100) / (mu - lam)``.
     """
     _check_stable(lam, mu)
@@ -81,7 +82,7 @@ def mm1_sojourn_quantile(lam: float, mu: float, q: float) -> float:
 def mm1_number_in_system_variance(rho: float) -> float:
     """Stationary variance of the M/M/1 number in system: ``rho / (1 - rho)^2``.
 
-    The number in system is geometric, ``P(N = n) = (1 - rho) rho^n`` [Kleinrock, eq. 3.11].
+    The number in system is geometric, ``P(N = n) = (1 - rho) rho^n`` [Kleinrock, ch. 3].
     """
     if not 0.0 <= rho < 1.0:
         raise ValueError(f"need 0 <= rho < 1, got {rho!r}")
@@ -108,7 +109,7 @@ def mm1_time_average_variance_constant(rho: float) -> float:
 def erlang_b(c: int, a: float) -> float:
     """Erlang B blocking probability for ``c`` servers and offered load ``a = lam/mu``.
 
-    Computed with the numerically stable recursion [Gross, sec. 2.6]
+    Computed with the numerically stable recursion [Gross, ch. 2]
     ``B(0, a) = 1``, ``B(k, a) = a B(k-1, a) / (k + a B(k-1, a))``.
     """
     if c < 0 or int(c) != c:
@@ -124,12 +125,12 @@ def erlang_b(c: int, a: float) -> float:
 def erlang_c(c: int, a: float) -> float:
     """Erlang C: probability that an arrival to M/M/c has to wait, ``P(W > 0)``.
 
-    With ``a = lam/mu`` and ``rho = a/c < 1`` [Kleinrock, eq. 3.40]:
+    With ``a = lam/mu`` and ``rho = a/c < 1`` [Kleinrock, ch. 3]:
 
         C(c, a) = (a^c / c!) / (1 - rho)
                   / ( sum_{k=0}^{c-1} a^k / k!  +  (a^c / c!) / (1 - rho) ),
 
-    evaluated through Erlang B as ``C = B / (1 - rho (1 - B))`` [Gross, eq. 2.49].
+    evaluated through Erlang B as ``C = B / (1 - rho (1 - B))`` [Gross, ch. 2].
     """
     if c < 1 or int(c) != c:
         raise ValueError(f"c must be a positive integer, got {c!r}")
@@ -141,7 +142,7 @@ def erlang_c(c: int, a: float) -> float:
 
 
 def mmc_mean_sojourn(lam: float, mu: float, c: int) -> float:
-    """Mean sojourn time of M/M/c: ``E[T] = 1/mu + C(c, a) / (c mu - lam)`` [Kleinrock, eq. 3.43].
+    """Mean sojourn time of M/M/c: ``E[T] = 1/mu + C(c, a) / (c mu - lam)`` [Kleinrock, ch. 3].
 
     For ``c = 1``, ``C = rho`` and this reduces to ``1 / (mu - lam)``.
     """
@@ -154,7 +155,7 @@ def mmc_sojourn_survival(lam: float, mu: float, c: int, t: float) -> float:
 
     ``S ~ Exp(mu)`` is independent of ``W``; ``W = 0`` with probability ``1 - C`` and
     ``W ~ Exp(theta)``, ``theta = c mu - lam``, with probability ``C = C(c, lam/mu)``
-    [Gross, eq. 2.50]. The tail of the hypoexponential ``S + Exp(theta)`` is
+    [Gross, ch. 2]. The tail of the hypoexponential ``S + Exp(theta)`` is
     ``(theta e^{-mu t} - mu e^{-theta t}) / (theta - mu)`` for ``theta != mu`` and the
     Erlang-2 tail ``(1 + mu t) e^{-mu t}`` when ``theta == mu``, so
 
@@ -205,7 +206,7 @@ def mmc_sojourn_quantile(lam: float, mu: float, c: int, q: float) -> float:
 def md1_mean_sojourn(lam: float, d: float) -> float:
     """Mean sojourn time of M/D/1 (constant service time ``d``), Pollaczek-Khinchine.
 
-    P-K [Kleinrock, eq. 5.72]: ``E[W] = lam E[S^2] / (2 (1 - rho))`` with ``rho = lam E[S]``.
+    P-K [Kleinrock, ch. 5]: ``E[W] = lam E[S^2] / (2 (1 - rho))`` with ``rho = lam E[S]``.
     For ``S = d`` constant, ``E[S^2] = d^2``, so ``E[T] = d + rho d / (2 (1 - rho))`` —
     half the M/M/1 waiting time at the same load.
     """
@@ -223,7 +224,7 @@ def supermarket_tail(rho: float, d: int, i: int) -> float:
 
     With ``n -> infinity`` servers (each rate 1, arrivals ``n rho``), each arrival samples
     ``d`` queues and joins the shortest; the limit has ``s_i = rho^((d^i - 1)/(d - 1))``
-    [Mitzenmacher, sec. 3; Vvedenskaya et al.]. For ``d = 1`` the exponent tends to
+    [Mitzenmacher; Vvedenskaya et al.]. For ``d = 1`` the exponent tends to
     ``i`` and this is the M/M/1 value ``rho^i``.
     """
     if not 0.0 <= rho < 1.0:
@@ -233,13 +234,13 @@ def supermarket_tail(rho: float, d: int, i: int) -> float:
     if i < 0:
         raise ValueError(f"i must be >= 0, got {i!r}")
     exponent = float(i) if d == 1 else (d**i - 1) / (d - 1)
-    return rho**exponent
+    return math.pow(rho, exponent)
 
 
 def supermarket_mean_sojourn(rho: float, d: int, tol: float = 1e-15) -> float:
     """Mean sojourn time, in units of the mean service time, of the supermarket model.
 
-    In the ``n -> infinity`` limit [Mitzenmacher, sec. 3; Vvedenskaya et al.]:
+    In the ``n -> infinity`` limit [Mitzenmacher; Vvedenskaya et al.]:
 
         E[T] = sum_{i >= 1} rho^((d^i - d) / (d - 1))   (= sum_{i>=1} s_i / rho).
 
@@ -256,7 +257,7 @@ def supermarket_mean_sojourn(rho: float, d: int, tol: float = 1e-15) -> float:
     total = 0.0
     i = 1
     while True:
-        term = rho ** ((d**i - d) / (d - 1))
+        term = math.pow(rho, (d**i - d) / (d - 1))
         total += term
         if term <= tol * total or i > 64:
             return total

@@ -34,9 +34,15 @@ def _without_wall(summary: dict) -> dict:
 
 
 def test_same_seed_same_results_and_another_seed_differs() -> None:
-    document = scenario(replicas=8, rate=500, duration=10, error_rate=0.05, timeout=0.1,
-                        retries={"attempts": 2, "perTryTimeout": "50ms", "retryOn": "5xx"},
-                        load_balancer="LEAST_REQUEST")
+    document = scenario(
+        replicas=8,
+        rate=500,
+        duration=10,
+        error_rate=0.05,
+        timeout=0.1,
+        retries={"attempts": 2, "perTryTimeout": "50ms", "retryOn": "5xx"},
+        load_balancer="LEAST_REQUEST",
+    )
     first, second = fleetsim.run(document), fleetsim.run(document)
     assert _without_wall(first.summary) == _without_wall(second.summary)
     assert first.series == second.series
@@ -51,13 +57,32 @@ def test_json_prints_exactly_the_summary(
 ) -> None:
     assert main(["run", str(_small_file(tmp_path)), "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
-    for key in ["scenario", "variant", "seed", "simulated_seconds", "wall_seconds", "events",
-                "requests", "attempts", "throughput_rps", "latency_ms", "services"]:
+    for key in [
+        "scenario",
+        "variant",
+        "seed",
+        "simulated_seconds",
+        "wall_seconds",
+        "events",
+        "requests",
+        "attempts",
+        "throughput_rps",
+        "latency_ms",
+        "services",
+    ]:
         assert key in summary
     assert set(summary["latency_ms"]) == {"mean", "p50", "p90", "p99", "p999", "p9999", "max"}
     service = summary["services"]["app"]
-    for key in ["attempts", "succeeded", "failed", "rejected", "utilization", "latency_ms",
-                "pods", "zones"]:
+    for key in [
+        "attempts",
+        "succeeded",
+        "failed",
+        "rejected",
+        "utilization",
+        "latency_ms",
+        "pods",
+        "zones",
+    ]:
         assert key in service
     assert {"count", "share_max_over_mean", "share_cv"} <= set(service["pods"])
 
@@ -131,7 +156,9 @@ def test_console_script_runs_and_reports_exit_2_without_traceback(tmp_path: Path
     bad = tmp_path / "bad.yaml"
     bad.write_text("apiVersion: fleetsim/v1\nkind: Scenario\nmetadata: {name: x}\nspec: []\n")
     completed = subprocess.run(
-        [sys.executable, "-m", "fleetsim", "run", str(bad)], capture_output=True, text=True,
+        [sys.executable, "-m", "fleetsim", "run", str(bad)],
+        capture_output=True,
+        text=True,
         check=False,
     )
     assert completed.returncode == 2

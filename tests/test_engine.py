@@ -9,7 +9,7 @@ import pytest
 
 from fleetsim.engine.environment import Environment
 from fleetsim.engine.random import RandomStreams
-from fleetsim.engine.timers import FixedDelayTimers
+from fleetsim.engine.timers import FixedDelayDeadlines
 from fleetsim.metrics.histogram import RELATIVE_ACCURACY, Histogram, bucket_of, bucket_value
 
 
@@ -46,37 +46,50 @@ def test_every_repeats_with_its_period() -> None:
 
 class _Subject:
     def __init__(self) -> None:
-        self.live = True
-        self.expired_at: float | None = None
+        self.done = False
+        self.try_number = 0
+        self.expired: list[tuple[float, int]] = []
 
 
-def test_fixed_delay_timers_expire_live_subjects_only() -> None:
+def test_deadlines_expire_live_subjects_only() -> None:
     env = Environment()
     subjects = [_Subject() for _ in range(5)]
 
-    def expire(subject: _Subject, _: int) -> None:
-        subject.expired_at = env.now
+    def expire(subject: _Subject, token: int) -> None:
+        subject.expired.append((env.now, token))
 
-    timers = FixedDelayTimers(env, 1.0, lambda s, _: s.live, expire)
+    deadlines = FixedDelayDeadlines(env, 1.0, expire)
     for index, subject in enumerate(subjects):
-        env.schedule_at(index * 0.1, lambda s: timers.arm(s), subject)
-    env.schedule_at(0.5, lambda _: setattr(subjects[1], "live", False))
+        env.schedule_at(index * 0.1, lambda s: deadlines.arm(s), subject)
+    env.schedule_at(0.5, lambda _: setattr(subjects[1], "done", True))
     env.run(3.0)
-    expired = [s.expired_at for s in subjects]
-    assert expired[1] is None
+    assert subjects[1].expired == []
     for index in (0, 2, 3, 4):
-        assert expired[index] == pytest.approx(index * 0.1 + 1.0)
-    assert len(timers) == 0
+        assert len(subjects[index].expired) == 1
+        assert subjects[index].expired[0][0] == pytest.approx(index * 0.1 + 1.0)
+    assert len(deadlines) == 0
 
 
-def test_fixed_delay_timers_hold_few_events_on_the_clock() -> None:
-    """Cancelled timers are skipped without their own event: O(1) events per period."""
+def test_deadline_with_a_token_follows_only_that_try() -> None:
+    env = Environment()
+    moved_on, current = _Subject(), _Subject()
+    expired: list[_Subject] = []
+    deadlines = FixedDelayDeadlines(env, 1.0, lambda s, _: expired.append(s))
+    deadlines.arm(moved_on, 0)
+    deadlines.arm(current, 0)
+    moved_on.try_number = 1  # a retry started: the first try's deadline no longer matters
+    env.run(2.0)
+    assert expired == [current]
+
+
+def test_deadlines_hold_few_events_on_the_clock() -> None:
+    """Deadlines of finished subjects are dropped without their own clock event."""
     env = Environment()
     subjects = [_Subject() for _ in range(10_000)]
-    timers = FixedDelayTimers(env, 1.0, lambda s, _: s.live, lambda s, _: None)
+    deadlines = FixedDelayDeadlines(env, 1.0, lambda s, _: None)
     for index, subject in enumerate(subjects):
-        env.schedule_at(index * 1e-3, lambda s: timers.arm(s), subject)
-        env.schedule_at(index * 1e-3 + 0.01, lambda s: setattr(s, "live", False), subject)
+        env.schedule_at(index * 1e-3, lambda s: deadlines.arm(s), subject)
+        env.schedule_at(index * 1e-3 + 0.01, lambda s: setattr(s, "done", True), subject)
     env.run(20.0)
     timer_events = env.events_processed - 2 * len(subjects)
     assert timer_events <= 12  # about one per second of arming, 10 s of it

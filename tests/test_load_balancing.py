@@ -29,8 +29,13 @@ def test_random_spread_matches_multinomial_noise() -> None:
 
 def test_zone_shares_follow_round_robin_placement() -> None:
     summary = fleetsim.run(
-        scenario(replicas=6, rate=600, duration=10, load_balancer="ROUND_ROBIN",
-                 zones=["zone-a", "zone-b", "zone-c"])
+        scenario(
+            replicas=6,
+            rate=600,
+            duration=10,
+            load_balancer="ROUND_ROBIN",
+            zones=["zone-a", "zone-b", "zone-c"],
+        )
     ).summary
     zones = summary["services"]["app"]["zones"]
     assert set(zones) == {"zone-a", "zone-b", "zone-c"}

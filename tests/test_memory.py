@@ -17,9 +17,17 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def _peak_mb(requests: float) -> float:
     completed = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "memory.py"), "--requests", str(requests),
-         "--limit-mb", "100000"],
-        capture_output=True, text=True, check=True,
+        [
+            sys.executable,
+            str(ROOT / "bench" / "memory.py"),
+            "--requests",
+            str(requests),
+            "--limit-mb",
+            "100000",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return float(completed.stdout.split("peak RSS ")[1].split(" MB")[0])
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 import itertools
 import math
 
+import numpy as np
 import pytest
-from queueing import (
+
+from tests.queueing import (
     erlang_b,
     erlang_c,
     md1_mean_sojourn,
@@ -22,6 +24,7 @@ from queueing import (
     mmc_mean_sojourn,
     mmc_sojourn_quantile,
     mmc_sojourn_survival,
+    supermarket_finite_n_mean_sojourn,
     supermarket_mean_sojourn,
     supermarket_tail,
 )
@@ -38,7 +41,7 @@ def _erlang_c_direct(c: int, a: float) -> float:
 
 
 def test_erlang_c_textbook_values() -> None:
-    # M/M/2 with a = 1 Erlang: P(wait) = 1/3 (Kleinrock ch. 3.5 worked case).
+    # M/M/2 with a = 1 Erlang: P(wait) = 1/3 (Kleinrock ch. 3).
     assert erlang_c(2, 1.0) == pytest.approx(1.0 / 3.0, rel=1e-12)
     # c = 4, a = 3: (81/24)/(1/4) / (1 + 3 + 9/2 + 27/6 + 13.5) = 13.5/26.5 = 27/53.
     assert erlang_c(4, 3.0) == pytest.approx(27.0 / 53.0, rel=1e-12)
@@ -97,7 +100,7 @@ def test_mm1_known_values() -> None:
 
 
 def test_mmc_mean_satisfies_littles_law_with_textbook_queue_length() -> None:
-    # Independent textbook form: L = a + C rho / (1 - rho) (Kleinrock eq. 3.41 + Little).
+    # Independent textbook form: L = a + C rho / (1 - rho) (Kleinrock ch. 3, plus Little).
     lam, mu, c = 3400.0, 1000.0, 4
     a, rho = lam / mu, lam / (c * mu)
     expected_l = a + erlang_c(c, a) * rho / (1.0 - rho)
@@ -225,3 +228,59 @@ def test_unstable_or_invalid_parameters_raise(call: object) -> None:
     assert callable(call)
     with pytest.raises(ValueError):
         call()
+
+
+# --------------------------------------------------------------------------- finite-n chain
+
+
+def _pair(x: int, y: int) -> tuple[int, int]:
+    """A two-server state as a sorted pair of queue lengths."""
+    return (x, y) if x <= y else (y, x)
+
+
+def _two_queue_exact_mean_sojourn(rho: float, d: int, cap: int = 40) -> float:
+    """Exact E[T] of the supermarket model with n = 2 servers (rate 1), by linear algebra.
+
+    States are sorted pairs of queue lengths up to ``cap`` (the mass beyond is negligible
+    at rho = 0.5). Each arrival (rate 2 rho) draws ``d`` servers with replacement and joins
+    the shortest; each busy server completes at rate 1. Solves pi Q = 0, sum pi = 1, and
+    applies Little's law ``E[T] = E[N] / (2 rho)``.
+    """
+    states = [(a, b) for a in range(cap + 1) for b in range(a, cap + 1)]
+    index = {s: i for i, s in enumerate(states)}
+    q = np.zeros((len(states), len(states)))
+    lam = 2 * rho
+    for (a, b), i in index.items():
+        if b < cap:
+            # The shorter queue (a) is chosen unless all d draws hit the longer one.
+            p_long = 0.0 if a == b else 0.5**d
+            if a < b:
+                q[i, index[_pair(a + 1, b)]] += lam * (1 - p_long)
+                q[i, index[(a, b + 1)]] += lam * p_long
+            else:
+                q[i, index[(a, a + 1)]] += lam
+        if a > 0:
+            q[i, index[(a - 1, b)]] += 1.0
+        if b > 0:
+            q[i, index[_pair(a, b - 1)]] += 1.0
+    np.fill_diagonal(q, -q.sum(axis=1))
+    system = q.T.copy()
+    system[-1, :] = 1.0
+    rhs = np.zeros(len(states))
+    rhs[-1] = 1.0
+    pi = np.linalg.solve(system, rhs)
+    mean_n = float(sum(pi[i] * (a + b) for (a, b), i in index.items()))
+    return mean_n / lam
+
+
+def test_finite_n_chain_with_one_choice_is_mm1() -> None:
+    mean, se = supermarket_finite_n_mean_sojourn(4, 0.5, 1, 400_000, seed=11)
+    assert abs(mean - 2.0) <= 4 * se, (mean, se)
+
+
+def test_finite_n_chain_matches_exact_two_server_solution() -> None:
+    exact = _two_queue_exact_mean_sojourn(0.5, 2)
+    # Two choices help even with two servers, but less than the n -> inf limit.
+    assert supermarket_mean_sojourn(0.5, 2) < exact < mm1_mean_sojourn(0.5, 1.0)
+    mean, se = supermarket_finite_n_mean_sojourn(2, 0.5, 2, 400_000, seed=12)
+    assert abs(mean - exact) <= 4 * se, (mean, se, exact)

@@ -23,8 +23,15 @@ def test_two_retries_on_5xx_give_1_plus_p_plus_p2_attempts_and_p3_failures() -> 
     p = 0.2
     rate, duration = 1000.0, 60.0
     summary = fleetsim.run(
-        scenario(replicas=8, workers=4, mean=0.001, rate=rate, duration=duration,
-                 error_rate=p, retries={"attempts": 2, "retryOn": ["5xx"]})
+        scenario(
+            replicas=8,
+            workers=4,
+            mean=0.001,
+            rate=rate,
+            duration=duration,
+            error_rate=p,
+            retries={"attempts": 2, "retryOn": ["5xx"]},
+        )
     ).summary
     _conserved(summary)
     n = summary["requests"]["total"]
@@ -55,8 +62,13 @@ def test_without_retries_errors_pass_straight_to_the_client() -> None:
 
 def test_retry_on_connect_failure_only_does_not_retry_503() -> None:
     summary = fleetsim.run(
-        scenario(mean=0.001, rate=500, duration=20, error_rate=0.3,
-                 retries={"attempts": 2, "retryOn": "connect-failure"})
+        scenario(
+            mean=0.001,
+            rate=500,
+            duration=20,
+            error_rate=0.3,
+            retries={"attempts": 2, "retryOn": "connect-failure"},
+        )
     ).summary
     assert summary["retries"] == 0
 
@@ -70,9 +82,15 @@ def test_istio_default_retry_on_retries_503() -> None:
 
 def test_per_try_timeout_is_retried_under_5xx_and_each_try_times_out() -> None:
     summary = fleetsim.run(
-        scenario(distribution="constant", mean=0.05, replicas=20, workers=10, rate=100,
-                 duration=20, retries={"attempts": 2, "perTryTimeout": "20ms",
-                                       "retryOn": ["5xx"]})
+        scenario(
+            distribution="constant",
+            mean=0.05,
+            replicas=20,
+            workers=10,
+            rate=100,
+            duration=20,
+            retries={"attempts": 2, "perTryTimeout": "20ms", "retryOn": ["5xx"]},
+        )
     ).summary
     _conserved(summary)
     n = summary["requests"]["total"]
@@ -83,9 +101,15 @@ def test_per_try_timeout_is_retried_under_5xx_and_each_try_times_out() -> None:
 
 def test_per_try_timeout_not_retried_under_connect_failure() -> None:
     summary = fleetsim.run(
-        scenario(distribution="constant", mean=0.05, replicas=20, workers=10, rate=100,
-                 duration=20, retries={"attempts": 2, "perTryTimeout": "20ms",
-                                       "retryOn": ["connect-failure"]})
+        scenario(
+            distribution="constant",
+            mean=0.05,
+            replicas=20,
+            workers=10,
+            rate=100,
+            duration=20,
+            retries={"attempts": 2, "perTryTimeout": "20ms", "retryOn": ["connect-failure"]},
+        )
     ).summary
     n = summary["requests"]["total"]
     assert summary["requests"]["timed_out"] == n
@@ -94,8 +118,15 @@ def test_per_try_timeout_not_retried_under_connect_failure() -> None:
 
 def test_client_timeout_fails_the_request_but_the_pod_finishes_the_work() -> None:
     summary = fleetsim.run(
-        scenario(distribution="constant", mean=0.05, replicas=20, workers=10, rate=100,
-                 duration=20, timeout=0.02)
+        scenario(
+            distribution="constant",
+            mean=0.05,
+            replicas=20,
+            workers=10,
+            rate=100,
+            duration=20,
+            timeout=0.02,
+        )
     ).summary
     _conserved(summary)
     n = summary["requests"]["total"]
@@ -108,8 +139,16 @@ def test_client_timeout_fails_the_request_but_the_pod_finishes_the_work() -> Non
 def test_client_latency_includes_retries_and_back_off() -> None:
     """A request that needed a retry waited its first try, the back-off and the second."""
     summary = fleetsim.run(
-        scenario(distribution="constant", mean=0.01, replicas=50, workers=10, rate=200,
-                 duration=30, error_rate=0.5, retries={"attempts": 1, "retryOn": "5xx"})
+        scenario(
+            distribution="constant",
+            mean=0.01,
+            replicas=50,
+            workers=10,
+            rate=200,
+            duration=30,
+            error_rate=0.5,
+            retries={"attempts": 1, "retryOn": "5xx"},
+        )
     ).summary
     # Half the successes took one 10 ms try; the rest waited a back-off in [0, 25 ms) too.
     assert summary["latency_ms"]["p50"] == pytest.approx(10.0, rel=0.01)
@@ -123,8 +162,7 @@ def test_full_queue_rejects_as_erlang_b_predicts() -> None:
     mean = 0.01
     rate = offered / mean
     summary = fleetsim.run(
-        scenario(replicas=1, workers=workers, mean=mean, rate=rate, duration=400,
-                 queue_limit=0)
+        scenario(replicas=1, workers=workers, mean=mean, rate=rate, duration=400, queue_limit=0)
     ).summary
     _conserved(summary)
     blocking = (offered**workers / math.factorial(workers)) / sum(
@@ -138,9 +176,17 @@ def test_full_queue_rejects_as_erlang_b_predicts() -> None:
 
 def test_overload_with_all_failure_causes_conserves_requests() -> None:
     summary = fleetsim.run(
-        scenario(replicas=2, workers=1, mean=0.01, rate=400, duration=20, queue_limit=5,
-                 error_rate=0.1, timeout=0.05,
-                 retries={"attempts": 1, "perTryTimeout": "30ms", "retryOn": "5xx"})
+        scenario(
+            replicas=2,
+            workers=1,
+            mean=0.01,
+            rate=400,
+            duration=20,
+            queue_limit=5,
+            error_rate=0.1,
+            timeout=0.05,
+            retries={"attempts": 1, "perTryTimeout": "30ms", "retryOn": "5xx"},
+        )
     ).summary
     _conserved(summary)
     requests = summary["requests"]

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 
 from fleetsim import __version__
 from fleetsim.errors import ScenarioError
@@ -84,7 +85,7 @@ def _run_one(
 
     loaded = load_scenario(scenario, variant=variant)
     simulation = Simulation(loaded, seed=args.seed)
-    label = f"{loaded.scenario.metadata.name} [{loaded.variant}]"
+    label = escape(f"{loaded.scenario.metadata.name} [{loaded.variant}]")
     with progress_bar(stdout, label, _show_progress(args, stdout)) as progress:
         return simulation.run(progress)
 

@@ -1,44 +1,58 @@
 """The simulation clock and its event queue.
 
 Time is a float number of **seconds** since the start of the run (warm-up included).
-Events are plain tuples ``(time, sequence, callback, argument)`` on a binary heap; the
-sequence number breaks ties in scheduling order, which makes runs deterministic.
-There is no coroutine or generator per event: a callback is an ordinary function of
-one argument. This keeps the hot path small enough to compile later without redesign.
+
+The pending events are a binary heap of bare float times plus a dict from a time to
+what happens then: ``(callback, argument)``, or a list of them when several events share
+one instant (they run in the order they were scheduled). Comparing bare floats is much
+cheaper for ``heapq`` than comparing ``(time, sequence, ...)`` tuples, and this is the
+hottest loop of every run. There is no coroutine or generator per event: a callback is an
+ordinary function of one argument, which keeps the hot path small enough to compile later
+without redesign.
 """
 
 from __future__ import annotations
 
 import heapq
-import itertools
 from collections.abc import Callable
 from typing import Any
 
 Callback = Callable[[Any], None]
+Slot = tuple[Callback, Any]
 
 
 class Environment:
     """Holds the clock and the pending events, and runs them in time order."""
 
-    __slots__ = ("events_processed", "heap", "now", "sequence")
+    __slots__ = ("events", "events_processed", "heap", "now")
 
     def __init__(self) -> None:
         self.now: float = 0.0
         self.events_processed: int = 0
-        # Hot paths may push ``(time, next(sequence), callback, argument)`` onto ``heap``
-        # directly with ``heapq.heappush``; nothing else may touch either.
-        self.heap: list[tuple[float, int, Callback, Any]] = []
-        self.sequence = itertools.count()
+        # Hot paths inline ``schedule_at`` (see Pod.accept); nothing else touches these.
+        self.heap: list[float] = []
+        self.events: dict[float, Any] = {}
 
     def schedule_at(self, time: float, callback: Callback, argument: Any = None) -> None:
         """Run ``callback(argument)`` at absolute ``time`` (never earlier than now)."""
-        heapq.heappush(self.heap, (time, next(self.sequence), callback, argument))
+        events = self.events
+        if time in events:
+            self.add_to_instant(time, callback, argument)
+        else:
+            events[time] = (callback, argument)
+            heapq.heappush(self.heap, time)
+
+    def add_to_instant(self, time: float, callback: Callback, argument: Any) -> None:
+        """Queue one more event at a ``time`` that already has one."""
+        slot = self.events[time]
+        if type(slot) is list:
+            slot.append((callback, argument))
+        else:
+            self.events[time] = [slot, (callback, argument)]
 
     def schedule(self, delay: float, callback: Callback, argument: Any = None) -> None:
         """Run ``callback(argument)`` after ``delay`` seconds."""
-        heapq.heappush(
-            self.heap, (self.now + delay, next(self.sequence), callback, argument)
-        )
+        self.schedule_at(self.now + delay, callback, argument)
 
     def every(self, period: float, callback: Callback, start: float | None = None) -> None:
         """Call ``callback(now)`` every ``period`` s from ``start`` (default: now + period)."""
@@ -52,21 +66,28 @@ class Environment:
 
     def peek(self) -> float:
         """Time of the next event, or infinity when there is none."""
-        return self.heap[0][0] if self.heap else float("inf")
+        return self.heap[0] if self.heap else float("inf")
+
+    def pending(self) -> int:
+        """Number of events waiting on the clock."""
+        return sum(len(s) if type(s) is list else 1 for s in self.events.values())
 
     def run(self, until: float) -> None:
         """Process every event with time <= ``until``, then set the clock to ``until``."""
         heap = self.heap
+        events = self.events
         heappop = heapq.heappop
-        heappush = heapq.heappush
         processed = 0
-        while heap:
-            event = heappop(heap)
-            if event[0] > until:
-                heappush(heap, event)
-                break
-            self.now = event[0]
-            event[2](event[3])
-            processed += 1
+        while heap and heap[0] <= until:
+            time = heappop(heap)
+            slot = events.pop(time)
+            self.now = time
+            if type(slot) is tuple:
+                slot[0](slot[1])
+                processed += 1
+            else:
+                for callback, argument in slot:
+                    callback(argument)
+                processed += len(slot)
         self.events_processed += processed
         self.now = until

@@ -5,8 +5,9 @@ This is the app container's request handling: ``workers`` attempts are served at
 ``queueLimit`` waiting attempts the pod answers 503 at once. A pod keeps working on an
 attempt whose client has given up, as real servers do: nothing cancels it.
 
-``accept`` and ``finish`` are the per-attempt hot path. They inline the service's
-time integral and the latency histogram (see ``metrics.histogram``) on purpose.
+``accept`` and ``finish`` are the per-attempt hot path. They inline scheduling on the
+clock (see ``engine.environment``) and the latency histogram (see ``metrics.histogram``)
+on purpose.
 """
 
 from __future__ import annotations
@@ -34,13 +35,13 @@ class Pod:
         "env",
         "error_draws",
         "error_rate",
+        "events",
         "heap",
         "index",
         "name",
         "queue",
         "queue_limit",
         "received",
-        "sequence",
         "service",
         "service_times",
         "workers",
@@ -58,7 +59,7 @@ class Pod:
     ) -> None:
         self.env = env
         self.heap = env.heap
-        self.sequence = env.sequence
+        self.events = env.events
         self.service = service
         self.index = index
         self.name = f"{service.name}-{index}"
@@ -83,19 +84,17 @@ class Pod:
             request.route.on_response(request, try_number, ERROR_503, self)
             return
         if self.busy < self.workers:
-            service.in_system_area += service.in_system * (now - service.last_change)
-            service.last_change = now
             service.in_system += 1
             self.busy += 1
             duration = next(self.service_times)
             service.busy_time += duration
-            heappush(
-                self.heap,
-                (now + duration, next(self.sequence), self._finish, (request, try_number, now)),
-            )
+            done = now + duration
+            event = (self._finish, (request, try_number, now))
+            if self.events.setdefault(done, event) is event:
+                heappush(self.heap, done)
+            else:
+                self.env.add_to_instant(done, *event)
         elif len(self.queue) < self.queue_limit:
-            service.in_system_area += service.in_system * (now - service.last_change)
-            service.last_change = now
             service.in_system += 1
             self.queue.append((request, try_number, now))
         else:
@@ -107,8 +106,6 @@ class Pod:
         request, try_number, arrived = attempt
         now = self.env.now
         service = self.service
-        service.in_system_area += service.in_system * (now - service.last_change)
-        service.last_change = now
         service.in_system -= 1
         latency = now - arrived
         histogram = service.latency
@@ -122,10 +119,12 @@ class Pod:
         if self.queue:
             duration = next(self.service_times)
             service.busy_time += duration
-            heappush(
-                self.heap,
-                (now + duration, next(self.sequence), self._finish, self.queue.popleft()),
-            )
+            done = now + duration
+            event = (self._finish, self.queue.popleft())
+            if self.events.setdefault(done, event) is event:
+                heappush(self.heap, done)
+            else:
+                self.env.add_to_instant(done, *event)
         else:
             self.busy -= 1
         request.route.on_response(request, try_number, OK, self)

@@ -8,7 +8,7 @@ current one: only ``request.try_number`` is current.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from fleetsim.fleet.traffic import TrafficSource
@@ -38,8 +38,3 @@ class Request:
     def __repr__(self) -> str:
         state = "done" if self.done else "pending"
         return f"Request(started={self.started:.6f}, try={self.try_number}, {state})"
-
-
-def is_pending(request: Request, _: Any = 0) -> bool:
-    """Timer liveness for a client timeout: the request has no outcome yet."""
-    return not request.done

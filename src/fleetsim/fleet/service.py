@@ -1,12 +1,11 @@
 """A service: its pods and the counters the summary reads.
 
 Counters here cover the current metrics interval; the collector folds them into the
-run's totals at each interval end. Attempts in the system (queued or in service) are
-integrated over time exactly (area under the step function): the mean number in the
-system, independent of latencies, for Little's law. Busy worker-time is the sum of the
-service times started in the interval, so an attempt that straddles an interval end
-counts in the interval where it started (over a run, off by at most one service time
-per worker).
+run's totals at each interval end. ``in_system`` counts attempts queued or in service;
+the collector samples it at random instants for the time-average (see
+``metrics.collector``). Busy worker-time is the sum of the service times started in the
+interval, so an attempt that straddles an interval end counts in the interval where it
+started (over a run, off by at most one service time per worker).
 """
 
 from __future__ import annotations
@@ -30,8 +29,6 @@ class Service:
         "error_rate",
         "errors",
         "in_system",
-        "in_system_area",
-        "last_change",
         "latency",
         "name",
         "pods",
@@ -51,17 +48,10 @@ class Service:
         self.pods: list[Pod] = []
         self.in_system = 0
         self.busy_time = 0.0
-        self.in_system_area = 0.0
-        self.last_change = 0.0
         self.received_before = 0
         self.errors = 0
         self.rejected = 0
         self.latency = Histogram()
-
-    def advance(self, now: float) -> None:
-        """Integrate attempts in the system up to ``now``."""
-        self.in_system_area += self.in_system * (now - self.last_change)
-        self.last_change = now
 
     def received(self) -> int:
         """Attempts that reached a pod since the interval started."""
@@ -72,11 +62,9 @@ class Service:
         """Workers over all pods."""
         return self.workers * len(self.pods)
 
-    def reset_interval(self, now: float) -> None:
-        """Start a new metrics interval at ``now``."""
-        self.advance(now)
+    def reset_interval(self) -> None:
+        """Start a new metrics interval."""
         self.busy_time = 0.0
-        self.in_system_area = 0.0
         self.received_before = sum(pod.received for pod in self.pods)
         self.errors = 0
         self.rejected = 0

@@ -13,8 +13,8 @@ from heapq import heappush
 from math import log
 from typing import TYPE_CHECKING, Any
 
-from fleetsim.engine.timers import FixedDelayTimers
-from fleetsim.fleet.request import ERROR_503, OVERFLOW_503, PER_TRY_TIMEOUT, Request, is_pending
+from fleetsim.engine.timers import FixedDelayDeadlines
+from fleetsim.fleet.request import ERROR_503, OVERFLOW_503, PER_TRY_TIMEOUT, Request
 from fleetsim.metrics.histogram import INVERSE_LOG_GAMMA, MIN_VALUE, OFFSET, Histogram
 
 if TYPE_CHECKING:
@@ -33,6 +33,7 @@ class TrafficSource:
         "_timeouts",
         "env",
         "errored",
+        "events",
         "heap",
         "latency",
         "name",
@@ -40,7 +41,6 @@ class TrafficSource:
         "rejected",
         "requests_failed",
         "route",
-        "sequence",
         "spec",
         "timed_out",
     )
@@ -58,11 +58,11 @@ class TrafficSource:
             self._gaps = itertools.repeat(1.0 / spec.rate)
         else:
             self._gaps = streams.exponential(f"traffic/{spec.name}/arrivals", 1.0 / spec.rate)
-        self._timeouts: FixedDelayTimers | None = None
+        self._timeouts: FixedDelayDeadlines | None = None
         if spec.timeout is not None:
-            self._timeouts = FixedDelayTimers(env, spec.timeout, is_pending, self._timed_out)
+            self._timeouts = FixedDelayDeadlines(env, spec.timeout, self._timed_out)
         self.heap = env.heap
-        self.sequence = env.sequence
+        self.events = env.events
         self._arrive = self.arrive
         self.latency = Histogram()
         self.requests_failed = 0
@@ -76,7 +76,12 @@ class TrafficSource:
     def arrive(self, _: Any) -> None:
         """A new request: send it, arm its timeout, schedule the next arrival."""
         now = self.env.now
-        heappush(self.heap, (now + next(self._gaps), next(self.sequence), self._arrive, None))
+        following = now + next(self._gaps)
+        event = (self._arrive, None)
+        if self.events.setdefault(following, event) is event:
+            heappush(self.heap, following)
+        else:
+            self.env.add_to_instant(following, *event)
         request = Request(self, self.route, now)
         if self._timeouts is not None:
             self._timeouts.arm(request)

@@ -52,5 +52,6 @@ class RetryPolicy:
 
     def backoff(self, retry_number: int) -> float:
         """Seconds to wait before retry ``retry_number`` (1 for the first retry)."""
-        ceiling = min((2**retry_number - 1) * self.base_interval, self.max_interval)
-        return next(self._jitter) * ceiling
+        ceiling: float = min((2**retry_number - 1) * self.base_interval, self.max_interval)
+        draw: float = next(self._jitter)
+        return draw * ceiling

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from fleetsim.engine.timers import FixedDelayTimers
+from fleetsim.engine.timers import FixedDelayDeadlines
 from fleetsim.fleet.request import OK, PER_TRY_TIMEOUT, Request
 
 if TYPE_CHECKING:
@@ -19,10 +19,6 @@ if TYPE_CHECKING:
     from fleetsim.fleet.service import Service
     from fleetsim.mesh.load_balancer import LoadBalancer
     from fleetsim.mesh.retry import RetryPolicy
-
-
-def _is_current_try(request: Request, try_number: int) -> bool:
-    return not request.done and request.try_number == try_number
 
 
 class Route:
@@ -58,10 +54,10 @@ class Route:
         self.tracks_active = load_balancer.tracks_active
         self.retries = retries
         self.retry_count = 0
-        self._per_try_timers: FixedDelayTimers | None = None
+        self._per_try_timers: FixedDelayDeadlines | None = None
         if retries is not None and retries.per_try_timeout is not None:
-            self._per_try_timers = FixedDelayTimers(
-                env, retries.per_try_timeout, _is_current_try, self._per_try_timeout
+            self._per_try_timers = FixedDelayDeadlines(
+                env, retries.per_try_timeout, self._per_try_timeout
             )
         self._retry_later = self._retry
 

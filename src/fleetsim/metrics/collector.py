@@ -4,6 +4,13 @@ At each metrics interval end the collector reads the interval counters of every 
 and traffic source, writes one series row each, folds the interval into the run's
 totals and resets the counters. Memory grows with simulated time / interval, never with
 the number of requests.
+
+The mean number of attempts in a service (queued or in service) is a time average. The
+collector samples it at Poisson instants, ``SAMPLES_PER_INTERVAL`` per interval on
+average: Poisson sampling sees time averages (PASTA, Wolff 1982) whatever the
+arrival pattern, and keeps the per-request hot path free of time integration. It is an
+estimate independent of the latency measurements, which is what a Little's-law check
+needs.
 """
 
 from __future__ import annotations
@@ -12,11 +19,14 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from fleetsim.engine.environment import Environment
+from fleetsim.engine.random import RandomStreams
 from fleetsim.fleet.service import Service
 from fleetsim.fleet.traffic import TrafficSource
 from fleetsim.metrics.histogram import Accumulator, quantiles_of
 
 SERIES_QUANTILES = [0.5, 0.99]
+SAMPLES_PER_INTERVAL = 200
 
 
 def _ms(seconds: float) -> float:
@@ -30,7 +40,7 @@ class ServiceTotals:
     errors: int = 0
     rejected: int = 0
     busy_area: float = 0.0
-    in_system_area: float = 0.0
+    in_system_area: float = 0.0  # interval length x sampled mean, summed over intervals
     capacity_area: float = 0.0
     latency: Accumulator = field(default_factory=Accumulator)
 
@@ -48,7 +58,15 @@ class TrafficTotals:
 class Collector:
     """Reads interval counters into series rows and run totals."""
 
-    def __init__(self, services: list[Service], sources: list[TrafficSource]) -> None:
+    def __init__(
+        self,
+        env: Environment,
+        streams: RandomStreams,
+        interval: float,
+        services: list[Service],
+        sources: list[TrafficSource],
+    ) -> None:
+        self.env = env
         self.services = services
         self.sources = sources
         self.service_totals = {s.name: ServiceTotals() for s in services}
@@ -56,31 +74,53 @@ class Collector:
         self.service_rows: list[dict[str, Any]] = []
         self.traffic_rows: list[dict[str, Any]] = []
         self._interval_start = 0.0
+        self._in_system_samples = [0] * len(services)
+        self._samples = 0
+        self._sample_gaps = streams.exponential(
+            "metrics/in-system-sampler", interval / SAMPLES_PER_INTERVAL
+        )
+
+    def start_sampling(self) -> None:
+        self.env.schedule(next(self._sample_gaps), self._sample)
+
+    def _sample(self, _: Any) -> None:
+        sums = self._in_system_samples
+        for index, service in enumerate(self.services):
+            sums[index] += service.in_system
+        self._samples += 1
+        self.env.schedule(next(self._sample_gaps), self._sample)
 
     def start_window(self, now: float) -> None:
         """Begin the measured window: forget everything seen during warm-up."""
         for service in self.services:
             for pod in service.pods:
                 pod.received = 0
-            service.reset_interval(now)
+            service.reset_interval()
         for source in self.sources:
             source.reset_interval()
             source.route.retry_count = 0
+        self._reset_samples()
         self._interval_start = now
+
+    def _reset_samples(self) -> None:
+        self._in_system_samples = [0] * len(self.services)
+        self._samples = 0
 
     def snapshot(self, now: float) -> None:
         """Close the interval ending at ``now``."""
         length = now - self._interval_start
         if length <= 0:
             return
-        for service in self.services:
-            self._snapshot_service(service, now, length)
+        for index, service in enumerate(self.services):
+            self._snapshot_service(service, self._in_system_samples[index], now, length)
         for source in self.sources:
             self._snapshot_traffic(source, now, length)
+        self._reset_samples()
         self._interval_start = now
 
-    def _snapshot_service(self, service: Service, now: float, length: float) -> None:
-        service.advance(now)
+    def _snapshot_service(
+        self, service: Service, in_system_samples: int, now: float, length: float
+    ) -> None:
         totals = self.service_totals[service.name]
         histogram = service.latency
         counts = totals.latency.add(histogram)
@@ -93,7 +133,8 @@ class Collector:
         totals.errors += service.errors
         totals.rejected += service.rejected
         totals.busy_area += service.busy_time
-        totals.in_system_area += service.in_system_area
+        in_flight_mean = in_system_samples / self._samples if self._samples else 0.0
+        totals.in_system_area += in_flight_mean * length
         totals.capacity_area += capacity
         self.service_rows.append(
             {
@@ -107,10 +148,10 @@ class Collector:
                 "p50_ms": _ms(p50),
                 "p99_ms": _ms(p99),
                 "utilization": service.busy_time / capacity if capacity else 0.0,
-                "in_flight_mean": service.in_system_area / length,
+                "in_flight_mean": in_flight_mean,
             }
         )
-        service.reset_interval(now)
+        service.reset_interval()
 
     def _snapshot_traffic(self, source: TrafficSource, now: float, length: float) -> None:
         totals = self.traffic_totals[source.name]

@@ -39,7 +39,7 @@ def bucket_value(index: int) -> float:
     """The value reported for bucket ``index``."""
     if index == 0:
         return 0.0
-    return 2.0 * GAMMA ** (index - OFFSET + 1) / (GAMMA + 1.0)
+    return float(2.0 * GAMMA ** (index - OFFSET + 1) / (GAMMA + 1.0))
 
 
 _REPRESENTATIVE = np.array([bucket_value(i) for i in range(BUCKETS)])
