@@ -82,11 +82,15 @@ class RunResult:
     mean_latency_ms: float
 
 
-def fleetsim_scenario(path: Path, measured_s: float, warmup_s: float) -> tuple[dict[str, Any], str]:
+def fleetsim_scenario(
+    path: Path, measured_s: float, warmup_s: float, with_timers: bool = False
+) -> tuple[dict[str, Any], str]:
     """``scenarios/quickstart.yaml`` with its duration and warm-up set to the bench's.
 
-    Falls back to an equivalent dict when the file is absent. Returns the scenario and a
-    description of where it came from.
+    Unless ``with_timers``, the client timeout and the route's retries (with their
+    per-try timeout) are removed, so that fleetsim runs exactly the model the SimPy side
+    runs. Falls back to an equivalent dict when the file is absent. Returns the scenario
+    and a description of where it came from.
     """
     if path.is_file():
         with path.open(encoding="utf-8") as fh:
@@ -97,6 +101,14 @@ def fleetsim_scenario(path: Path, measured_s: float, warmup_s: float) -> tuple[d
         source = "built-in equivalent dict"
     scenario["spec"]["duration"] = measured_s
     scenario["spec"]["warmup"] = warmup_s
+    if not with_timers:
+        for traffic in scenario["spec"]["traffic"]:
+            traffic.pop("timeout", None)
+        for route in scenario["spec"].get("routes", []):
+            route.pop("retries", None)
+        source += " without client timeout and retries (as the SimPy model)"
+    else:
+        source += " as written (client timeout and per-try timeouts armed)"
     return scenario, source
 
 
@@ -171,11 +183,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=float, default=WARMUP_S, help="warm-up seconds")
     parser.add_argument("--seed", type=int, default=7, help="seed of the first round")
     parser.add_argument("--scenario", type=Path, default=REPO / "scenarios" / "quickstart.yaml")
+    parser.add_argument(
+        "--with-timers",
+        action="store_true",
+        help="keep the scenario's client timeout and retries (fleetsim then does more work)",
+    )
     args = parser.parse_args(argv)
     if args.rounds < 1:
         parser.error("--rounds must be >= 1")
 
-    scenario, source = fleetsim_scenario(args.scenario, args.measured, args.warmup)
+    scenario, source = fleetsim_scenario(
+        args.scenario, args.measured, args.warmup, args.with_timers
+    )
     lam_pod, mu = RATE_PER_S / PODS, 1.0 / MEAN_SERVICE_S
     theory_ms = 1000.0 * mmc_mean_sojourn(lam_pod, mu, WORKERS)
     total_s = args.measured + args.warmup

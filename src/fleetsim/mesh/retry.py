@@ -22,8 +22,6 @@ from collections.abc import Iterator
 from fleetsim.fleet.request import ERROR_503, OVERFLOW_503, PER_TRY_TIMEOUT
 from fleetsim.scenario.schema import Retries
 
-MAX_INTERVAL_FACTOR = 10
-
 _RETRY_503 = frozenset({"5xx", "gateway-error"})
 _RETRY_TIMEOUT = frozenset({"5xx", "gateway-error", "reset"})
 
@@ -38,7 +36,7 @@ class RetryPolicy:
         self.attempts = spec.attempts
         self.per_try_timeout = spec.per_try_timeout
         self.base_interval = spec.backoff
-        self.max_interval = MAX_INTERVAL_FACTOR * spec.backoff
+        self.max_interval = spec.max_backoff
         self._jitter = jitter
         retry_on = set(spec.retry_on)
         retriable: set[int] = set()
