@@ -1,0 +1,1 @@
+"""Kubernetes control-plane logic (HorizontalPodAutoscaler) as plain Python, free of the engine."""
