@@ -547,3 +547,23 @@ def test_thinning_keeps_most_candidates_on_a_ramp_from_zero() -> None:
     times = _until(arrival_times(ramp, rng), 10.0)  # type: ignore[arg-type]
     assert abs(len(times) - 500000) <= 4 * math.sqrt(500000)
     assert rng.candidates <= 1.15 * len(times)
+
+
+def test_traffic_source_follows_a_steps_profile_end_to_end() -> None:
+    """The series' request rate follows the profile: 100/s, then 400/s, then nothing."""
+    import fleetsim
+    from tests.fleet_scenarios import scenario
+
+    document = scenario(replicas=8, workers=4, mean=0.001, rate=100, duration=30, warmup=0)
+    document["spec"]["traffic"][0]["profile"] = {
+        "type": "steps",
+        "steps": [{"at": "0s", "rate": 100}, {"at": "10s", "rate": 400},
+                  {"at": "20s", "rate": 0}],
+    }
+    rows = fleetsim.run(document).series["traffic"]
+    first = sum(r["requests"] for r in rows if r["t"] <= 10)
+    second = sum(r["requests"] for r in rows if 10 < r["t"] <= 20)
+    third = sum(r["requests"] for r in rows if r["t"] > 20)
+    assert abs(first - 1000) <= 4 * math.sqrt(1000) + 5  # + requests in flight at edges
+    assert abs(second - 4000) <= 4 * math.sqrt(4000) + 5
+    assert third <= 5

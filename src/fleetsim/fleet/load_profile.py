@@ -80,7 +80,7 @@ from numpy.typing import ArrayLike, NDArray
 from pydantic import BeforeValidator, Field, model_validator
 from pydantic.alias_generators import to_camel
 
-from fleetsim.scenario.schema import FieldProblem, FileModel
+from fleetsim.fileformat import FieldProblem, FileModel
 from fleetsim.units import Duration, Rate, format_duration
 
 __all__ = [

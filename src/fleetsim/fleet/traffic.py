@@ -1,8 +1,10 @@
 """Traffic sources: clients that send requests at a rate and wait up to a timeout.
 
-Arrivals are Poisson (exponential gaps) or constant (evenly spaced). The client timeout
-ends the request as timed out when no answer came in time; the pod is not told and keeps
-working, as a server does when its client hangs up.
+Arrivals are Poisson (exponential gaps) or constant (evenly spaced), at the traffic's
+``rate`` or following its load ``profile`` (see ``fleet.load_profile``: a
+non-homogeneous Poisson process by thinning, or evenly spaced in the integrated rate).
+The client timeout ends the request as timed out when no answer came in time; the pod is
+not told and keeps working, as a server does when its client hangs up.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from math import log
 from typing import TYPE_CHECKING, Any
 
 from fleetsim.engine.timers import FixedDelayDeadlines
+from fleetsim.fleet.load_profile import arrival_times, build_profile
 from fleetsim.fleet.request import ERROR_503, OVERFLOW_503, PER_TRY_TIMEOUT, Request
 from fleetsim.metrics.histogram import INVERSE_LOG_GAMMA, MIN_VALUE, OFFSET, Histogram
 
@@ -29,8 +32,8 @@ class TrafficSource:
 
     __slots__ = (
         "_arrive",
-        "_gaps",
         "_timeouts",
+        "_times",
         "env",
         "errored",
         "events",
@@ -53,11 +56,7 @@ class TrafficSource:
         self.name = spec.name
         self.route = route
         self.rate = spec.rate
-        self._gaps: Iterator[float]
-        if spec.arrivals == "constant":
-            self._gaps = itertools.repeat(1.0 / spec.rate)
-        else:
-            self._gaps = streams.exponential(f"traffic/{spec.name}/arrivals", 1.0 / spec.rate)
+        self._times = self._arrival_times(spec, streams)
         self._timeouts: FixedDelayDeadlines | None = None
         if spec.timeout is not None:
             self._timeouts = FixedDelayDeadlines(env, spec.timeout, self._timed_out)
@@ -70,18 +69,33 @@ class TrafficSource:
         self.rejected = 0
         self.errored = 0
 
+    @staticmethod
+    def _arrival_times(spec: Traffic, streams: RandomStreams) -> Iterator[float]:
+        """Absolute arrival times from the start of the run."""
+        stream = f"traffic/{spec.name}/arrivals"
+        if spec.profile is not None and spec.profile.type != "constant":
+            profile = build_profile(spec.profile, spec.rate)
+            generator = streams.generator(stream)
+            return arrival_times(profile, generator, poisson=spec.arrivals == "poisson")
+        if spec.arrivals == "constant":
+            return itertools.accumulate(itertools.repeat(1.0 / spec.rate))
+        return itertools.accumulate(streams.exponential(stream, 1.0 / spec.rate))
+
     def start(self) -> None:
-        self.env.schedule_at(self.env.now + next(self._gaps), self._arrive)
+        first = next(self._times, None)
+        if first is not None:
+            self.env.schedule_at(first, self._arrive)
 
     def arrive(self, _: Any) -> None:
         """A new request: send it, arm its timeout, schedule the next arrival."""
         now = self.env.now
-        following = now + next(self._gaps)
-        event = (self._arrive, None)
-        if self.events.setdefault(following, event) is event:
-            heappush(self.heap, following)
-        else:
-            self.env.add_to_instant(following, *event)
+        following = next(self._times, None)
+        if following is not None:
+            event = (self._arrive, None)
+            if self.events.setdefault(following, event) is event:
+                heappush(self.heap, following)
+            else:
+                self.env.add_to_instant(following, *event)
         request = Request(self, self.route, now)
         if self._timeouts is not None:
             self._timeouts.arm(request)

@@ -13,23 +13,21 @@ so the loader can point at it (``spec.traffic[0].target``) instead of its parent
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import Annotated, Any, Final, Literal, Self
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
     PrivateAttr,
     field_validator,
     model_validator,
 )
-from pydantic.alias_generators import to_camel
 
+from fleetsim.fileformat import FieldPath, FieldProblem, FileModel, format_path, suggest
+from fleetsim.fleet.load_profile import LoadProfileSpec
 from fleetsim.units import Duration, Rate, format_duration
 
 __all__ = [
@@ -104,59 +102,9 @@ MAX_BACKOFF_FACTOR: Final = 10
 LoadBalancerPolicy = Literal["ROUND_ROBIN", "LEAST_REQUEST", "RANDOM"]
 Distribution = Literal["exponential", "constant", "lognormal", "uniform"]
 
-FieldPath = tuple[str | int, ...]
-"""A field path in the file's spelling: keys (camelCase) and list indices."""
-
-_SIMPLE_KEY = re.compile(r"[A-Za-z0-9_-]+")
-
-
-def format_path(parts: Iterable[str | int]) -> str:
-    """``("spec", "services", 0, "serviceTime")`` -> ``"spec.services[0].serviceTime"``."""
-    text = ""
-    for part in parts:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        elif _SIMPLE_KEY.fullmatch(part):
-            text += f".{part}" if text else part
-        else:
-            text += f"[{part!r}]"
-    return text
-
-
-def suggest(word: object, candidates: Iterable[str]) -> str | None:
-    """The candidate closest to ``word`` (ignoring case), for "did you mean" hints."""
-    if not isinstance(word, str):
-        return None
-    by_folded = {candidate.casefold(): candidate for candidate in candidates}
-    close = difflib.get_close_matches(word.casefold(), list(by_folded), n=1, cutoff=0.75)
-    return by_folded[close[0]] if close else None
-
-
 def _did_you_mean(word: object, candidates: Iterable[str]) -> str:
     match = suggest(word, candidates)
     return f"; did you mean {match!r}?" if match is not None and match != word else ""
-
-
-class FieldProblem(ValueError):
-    """A rule broken by one field, found while validating the model that holds it.
-
-    ``path`` is relative to that model, in the file's spelling. The loader appends
-    it to the model's own location so the error names the field itself.
-    """
-
-    def __init__(
-        self,
-        path: FieldPath | str,
-        expected: str,
-        *,
-        value: object = None,
-        has_value: bool = False,
-    ) -> None:
-        self.path: FieldPath = (path,) if isinstance(path, str) else path
-        self.expected = expected
-        self.value = value
-        self.has_value = has_value
-        super().__init__(f"{format_path(self.path)}: {expected}")
 
 
 # --- field types -----------------------------------------------------------------
@@ -211,16 +159,6 @@ ZoneName = Annotated[str, AfterValidator(_matching(_LABEL_VALUE, ZONE_HINT))]
 VariantName = Annotated[Name, AfterValidator(_not_baseline)]
 PositiveDuration = Annotated[Duration, Field(gt=0)]
 PositiveRate = Annotated[Rate, Field(gt=0)]
-
-
-class FileModel(BaseModel):
-    """Base of every model: camelCase keys as in Kubernetes, unknown keys refused.
-
-    Unknown keys are errors rather than ignored because a misspelt ``perTryTimout``
-    that silently does nothing is the worst kind of scenario bug.
-    """
-
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, alias_generator=to_camel)
 
 
 # --- services ----------------------------------------------------------------------
@@ -314,6 +252,8 @@ class Traffic(FileModel):
     arrivals: Literal["poisson", "constant"] = "poisson"
     timeout: PositiveDuration | None = None
     """When the client gives up; None = it waits forever."""
+    profile: LoadProfileSpec | None = None
+    """How the rate changes over the run; None = constant ``rate``."""
 
 
 # --- routes (Istio VirtualService / Envoy route) -----------------------------------
