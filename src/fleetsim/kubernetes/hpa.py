@@ -709,6 +709,19 @@ def replicas_change_per_period(
     return sum(event.replica_change for event in events if event.timestamp > cutoff)
 
 
+def _period_start(
+    current_replicas: int,
+    policy: ScalingPolicy,
+    scale_up_events: Sequence[ScaleEvent],
+    scale_down_events: Sequence[ScaleEvent],
+    now: float,
+) -> int:
+    """The replica count at the start of ``policy``'s period: current - added + removed."""
+    added = replicas_change_per_period(policy.period_seconds, scale_up_events, now)
+    removed = replicas_change_per_period(policy.period_seconds, scale_down_events, now)
+    return current_replicas - added + removed
+
+
 def calculate_scale_up_limit(
     current_replicas: int,
     scale_up_events: Sequence[ScaleEvent],
@@ -730,9 +743,9 @@ def calculate_scale_up_limit(
     result = _MAX_INT32 if use_min else _MIN_INT32
     chosen: ScalingPolicy | None = None
     for policy in rules.policies:
-        added = replicas_change_per_period(policy.period_seconds, scale_up_events, now)
-        removed = replicas_change_per_period(policy.period_seconds, scale_down_events, now)
-        period_start = current_replicas - added + removed
+        period_start = _period_start(
+            current_replicas, policy, scale_up_events, scale_down_events, now
+        )
         if policy.type == "Pods":
             proposed = period_start + policy.value
         else:
@@ -762,9 +775,9 @@ def calculate_scale_down_limit(
     result = _MIN_INT32 if use_min_change else _MAX_INT32
     chosen: ScalingPolicy | None = None
     for policy in rules.policies:
-        added = replicas_change_per_period(policy.period_seconds, scale_up_events, now)
-        removed = replicas_change_per_period(policy.period_seconds, scale_down_events, now)
-        period_start = current_replicas - added + removed
+        period_start = _period_start(
+            current_replicas, policy, scale_up_events, scale_down_events, now
+        )
         if policy.type == "Pods":
             proposed = period_start - policy.value
         else:
