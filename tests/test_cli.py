@@ -164,3 +164,22 @@ def test_console_script_runs_and_reports_exit_2_without_traceback(tmp_path: Path
     assert completed.returncode == 2
     assert completed.stderr.count("\n") == 1 and "Traceback" not in completed.stderr
     assert "spec" in completed.stderr
+
+
+def test_redirected_output_keeps_whole_tables_and_a_closed_pipe_is_not_an_error(
+    tmp_path: Path,
+) -> None:
+    path = _small_file(tmp_path)
+    completed = subprocess.run(
+        [sys.executable, "-m", "fleetsim", "run", str(path)], capture_output=True, text=True,
+        check=False,
+    )
+    assert completed.returncode == 0
+    assert "…" not in completed.stdout  # nothing cut to fit 80 columns
+    piped = subprocess.run(
+        f"{sys.executable} -m fleetsim run {path} | head -c 10; exit ${{PIPESTATUS[0]}}",
+        shell=True,
+        capture_output=True, text=True, check=False, executable="/bin/bash",
+    )
+    assert piped.returncode == 0
+    assert "Traceback" not in piped.stderr and "cannot write" not in piped.stderr

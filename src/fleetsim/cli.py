@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,15 @@ from fleetsim.errors import ScenarioError
 EXIT_OK = 0
 EXIT_IO = 1
 EXIT_BAD_SCENARIO = 2
+PIPE_WIDTH = 200
+
+
+class _Console(Console):
+    """A console that stops printing, without failing the run, when its reader goes away."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -53,7 +63,10 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    stdout = Console(soft_wrap=True)
+    stdout = _Console(soft_wrap=True)
+    if not stdout.is_terminal:
+        # Redirected output (a file, a pipe, CI logs) keeps full tables, not 80 columns.
+        stdout = _Console(soft_wrap=True, width=PIPE_WIDTH)
     stderr = Console(stderr=True, soft_wrap=True)
     try:
         if args.command == "run":
@@ -64,6 +77,10 @@ def main(argv: list[str] | None = None) -> int:
     except ScenarioError as error:
         print(f"fleetsim: {error}", file=sys.stderr)
         return EXIT_BAD_SCENARIO
+    except BrokenPipeError:
+        # The reader went away (``| head``): the run itself completed.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except OSError as error:
         print(f"fleetsim: cannot write results: {error}", file=sys.stderr)
         return EXIT_IO
