@@ -171,7 +171,9 @@ def test_redirected_output_keeps_whole_tables_and_a_closed_pipe_is_not_an_error(
 ) -> None:
     path = _small_file(tmp_path)
     completed = subprocess.run(
-        [sys.executable, "-m", "fleetsim", "run", str(path)], capture_output=True, text=True,
+        [sys.executable, "-m", "fleetsim", "run", str(path)],
+        capture_output=True,
+        text=True,
         check=False,
     )
     assert completed.returncode == 0
@@ -179,7 +181,10 @@ def test_redirected_output_keeps_whole_tables_and_a_closed_pipe_is_not_an_error(
     piped = subprocess.run(
         f"{sys.executable} -m fleetsim run {path} | head -c 10; exit ${{PIPESTATUS[0]}}",
         shell=True,
-        capture_output=True, text=True, check=False, executable="/bin/bash",
+        capture_output=True,
+        text=True,
+        check=False,
+        executable="/bin/bash",
     )
     assert piped.returncode == 0
     assert "Traceback" not in piped.stderr and "cannot write" not in piped.stderr

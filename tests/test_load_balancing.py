@@ -44,15 +44,20 @@ def test_zone_shares_follow_round_robin_placement() -> None:
 
 
 def test_least_request_prefers_the_host_with_fewer_active_requests() -> None:
-    balancer = LeastRequest(2, RandomStreams(1), "lb")
-    balancer.active[0] = 5
+    balancer = LeastRequest(RandomStreams(1), "lb")
+    balancer.set_hosts(["host-0", "host-1"])
+    balancer.active["host-0"] = 5
     picks = [balancer.pick() for _ in range(1000)]
     # Host 0 wins only when both draws are host 0: probability 1/4.
-    share_host_0 = picks.count(0) / len(picks)
+    share_host_0 = picks.count("host-0") / len(picks)
     assert 0.19 < share_host_0 < 0.31
 
 
 def test_every_policy_name_builds_a_balancer() -> None:
     for policy in ("ROUND_ROBIN", "RANDOM", "LEAST_REQUEST"):
-        balancer = make_load_balancer(policy, 3, RandomStreams(1), f"lb/{policy}")
-        assert 0 <= balancer.pick() < 3
+        balancer = make_load_balancer(policy, RandomStreams(1), f"lb/{policy}", "none")
+        assert balancer.pick() == "none"
+        balancer.set_hosts(["a", "b", "c"])
+        assert balancer.pick() in {"a", "b", "c"}
+        balancer.set_hosts([])
+        assert balancer.pick() == "none"

@@ -557,8 +557,7 @@ def test_traffic_source_follows_a_steps_profile_end_to_end() -> None:
     document = scenario(replicas=8, workers=4, mean=0.001, rate=100, duration=30, warmup=0)
     document["spec"]["traffic"][0]["profile"] = {
         "type": "steps",
-        "steps": [{"at": "0s", "rate": 100}, {"at": "10s", "rate": 400},
-                  {"at": "20s", "rate": 0}],
+        "steps": [{"at": "0s", "rate": 100}, {"at": "10s", "rate": 400}, {"at": "20s", "rate": 0}],
     }
     rows = fleetsim.run(document).series["traffic"]
     first = sum(r["requests"] for r in rows if r["t"] <= 10)

@@ -89,9 +89,15 @@ def test_per_try_timeout_is_retried_under_5xx_gateway_error_and_reset_only(
 ) -> None:
     """Every try takes 50 ms against a 20 ms per-try timeout: each one times out."""
     summary = fleetsim.run(
-        scenario(distribution="constant", mean=0.05, replicas=20, workers=10, rate=100,
-                 duration=20, retries={"attempts": 2, "perTryTimeout": "20ms",
-                                       "retryOn": retry_on})
+        scenario(
+            distribution="constant",
+            mean=0.05,
+            replicas=20,
+            workers=10,
+            rate=100,
+            duration=20,
+            retries={"attempts": 2, "perTryTimeout": "20ms", "retryOn": retry_on},
+        )
     ).summary
     _conserved(summary)
     n = summary["requests"]["total"]

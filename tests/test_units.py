@@ -8,10 +8,13 @@ import pytest
 from pydantic import BaseModel, ValidationError
 
 from fleetsim.units import (
+    Cpu,
     Duration,
     Memory,
     Rate,
+    format_cpu,
     format_duration,
+    parse_cpu,
     parse_duration,
     parse_memory,
     parse_rate,
@@ -142,6 +145,71 @@ def test_bad_memory_says_what_is_expected(value: object) -> None:
         parse_memory(value)
 
 
+GOOD_CPU = [
+    ("500m", 0.5),
+    ("250m", 0.25),
+    ("1m", 0.001),
+    ("1500m", 1.5),
+    ("0.5m", 0.0005),
+    ("2", 2.0),
+    ("1.5", 1.5),
+    (" 100 m ", 0.1),
+    ("0", 0.0),
+    ("0m", 0.0),
+    (4, 4.0),
+    (0.25, 0.25),
+]
+
+BAD_CPU = [
+    "250u",
+    "1k",
+    "2M",
+    "500 millicores",
+    "m",
+    "",
+    "cores",
+    "-1",
+    "-500m",
+    -2,
+    float("nan"),
+    float("inf"),
+    "1e400m",
+    True,
+    None,
+    ["1"],
+]
+
+
+@pytest.mark.parametrize(("text", "cores"), GOOD_CPU)
+def test_good_cpu(text: object, cores: float) -> None:
+    result = parse_cpu(text)
+    assert result == pytest.approx(cores)
+    assert type(result) is float
+
+
+@pytest.mark.parametrize("value", BAD_CPU)
+def test_bad_cpu_says_what_is_expected(value: object) -> None:
+    with pytest.raises(
+        ValueError, match=r"expected a CPU quantity such as '500m' or '2' \(cores\)"
+    ):
+        parse_cpu(value)
+
+
+@pytest.mark.parametrize("value", ["-1", "-500m", -2])
+def test_negative_cpu_message(value: object) -> None:
+    with pytest.raises(ValueError, match="not negative"):
+        parse_cpu(value)
+
+
+@pytest.mark.parametrize(
+    ("cores", "text"),
+    [(0.5, "500m"), (0.1, "100m"), (2, "2"), (2.0, "2"), (1.5, "1500m"), (0, "0")],
+)
+def test_format_cpu(cores: float, text: str) -> None:
+    assert format_cpu(cores) == text
+    assert parse_cpu(text) == pytest.approx(cores)
+
+
 @pytest.mark.parametrize(
     ("seconds", "text"),
     [
@@ -163,12 +231,23 @@ class _Model(BaseModel):
     wait: Duration
     rate: Rate
     memory: Memory
+    cpu: Cpu = 0.0
 
 
 def test_annotated_types_give_numbers() -> None:
-    model = _Model.model_validate({"wait": "10ms", "rate": "6000/m", "memory": "1Ki"})
-    assert (model.wait, model.rate, model.memory) == (0.01, 100.0, 1024)
+    model = _Model.model_validate(
+        {"wait": "10ms", "rate": "6000/m", "memory": "1Ki", "cpu": "250m"}
+    )
+    assert (model.wait, model.rate, model.memory, model.cpu) == (0.01, 100.0, 1024, 0.25)
     assert math.isclose(model.wait, 0.01)
+
+
+def test_cpu_type_reports_the_parser_message() -> None:
+    with pytest.raises(ValidationError) as caught:
+        _Model.model_validate({"wait": 1, "rate": 1, "memory": 1, "cpu": "2 cores"})
+    (error,) = caught.value.errors()
+    assert error["loc"] == ("cpu",)
+    assert "expected a CPU quantity" in str(error["ctx"]["error"])
 
 
 def test_annotated_types_report_the_parser_message() -> None:

@@ -93,9 +93,7 @@ def _show_progress(args: argparse.Namespace, stdout: Console) -> bool:
     return not args.quiet and not args.json and stdout.is_terminal
 
 
-def _run_one(
-    scenario: str, variant: str | None, args: argparse.Namespace, stdout: Console
-) -> Any:
+def _run_one(scenario: str, variant: str | None, args: argparse.Namespace, stdout: Console) -> Any:
     from fleetsim.report.progress import progress_bar
     from fleetsim.scenario.loader import load_scenario
     from fleetsim.simulation import Simulation

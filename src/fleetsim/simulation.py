@@ -10,13 +10,14 @@ from typing import Any
 from fleetsim.engine.environment import Environment
 from fleetsim.engine.random import RandomStreams
 from fleetsim.fleet.distributions import service_time_stream
-from fleetsim.fleet.pod import Pod
 from fleetsim.fleet.service import Service
 from fleetsim.fleet.traffic import TrafficSource
+from fleetsim.kubernetes.cluster import Cluster
 from fleetsim.mesh.load_balancer import make_load_balancer
 from fleetsim.mesh.retry import RetryPolicy
-from fleetsim.mesh.route import Route
+from fleetsim.mesh.route import NoHealthyUpstream, Route
 from fleetsim.metrics.collector import Collector, latency_block, spread
+from fleetsim.metrics.events import EventLog
 from fleetsim.metrics.histogram import Accumulator
 from fleetsim.result import Result
 from fleetsim.scenario.loader import LoadedScenario
@@ -38,8 +39,18 @@ class Simulation:
         self.seed = self.spec.seed if seed is None else seed
         self.env = Environment()
         self.streams = RandomStreams(self.seed)
-        self.services = {s.name: self._build_service(s) for s in self.spec.services}
+        self.services = {s.name: Service(s) for s in self.spec.services}
         self.routes = {name: self._build_route(name) for name in self.services}
+        self.events = EventLog()
+        self.cluster = Cluster(
+            self.env,
+            self.streams,
+            self.spec,
+            self.services,
+            self.routes,
+            self.events,
+            {s.name: self._service_streams(s) for s in self.spec.services},
+        )
         self.sources = [
             TrafficSource(self.env, t, self.routes[t.target], self.streams)
             for t in self.spec.traffic
@@ -50,21 +61,30 @@ class Simulation:
             self.spec.metrics.interval,
             list(self.services.values()),
             self.sources,
+            self._kubernetes_columns,
         )
 
-    def _build_service(self, spec: Any) -> Service:
-        service = Service(spec)
-        zones = self.spec.zones
+    def _service_streams(self, spec: Any) -> tuple[Any, Any]:
         times = service_time_stream(
             spec.service_time, self.streams, f"service/{spec.name}/service-time"
         )
         errors = (
             self.streams.uniform(f"service/{spec.name}/errors") if spec.error_rate > 0 else None
         )
-        for index in range(spec.replicas):
-            zone = zones[index % len(zones)]
-            service.pods.append(Pod(self.env, service, index, zone, times, errors))
-        return service
+        return times, errors
+
+    def _kubernetes_columns(self, name: str) -> dict[str, Any]:
+        deployment = self.cluster.deployments[name]
+        pods = deployment.active_pods()
+        utilization = None
+        if self.cluster.metrics_server is not None:
+            utilization = self.cluster.metrics_server.utilization(name)
+        return {
+            "replicas": deployment.replicas,
+            "pods": len(pods),
+            "ready_pods": sum(1 for pod in pods if pod.ready),
+            "cpu_utilization": None if utilization is None else round(utilization, 6),
+        }
 
     def _route_spec(self, destination: str) -> RouteSpec | None:
         for route in self.spec.routes:
@@ -77,7 +97,7 @@ class Simulation:
         spec = self._route_spec(destination)
         policy = spec.load_balancer if spec is not None else DEFAULT_LOAD_BALANCER
         balancer = make_load_balancer(
-            policy, len(service.pods), self.streams, f"route/{destination}/load-balancer"
+            policy, self.streams, f"route/{destination}/load-balancer", NoHealthyUpstream()
         )
         retries = None
         if spec is not None and spec.retries is not None:
@@ -99,11 +119,13 @@ class Simulation:
         collecting = gc.isenabled()
         gc.disable()
         try:
+            self.cluster.start({source.name: source for source in self.sources})
             for source in self.sources:
                 source.start()
             self.collector.start_sampling()
             self._advance_to(warmup, interval, total, progress, measure=False)
             self.collector.start_window(warmup)
+            self.events.start_window(warmup)
             self._advance_to(total, interval, total, progress, measure=True)
         finally:
             if collecting:
@@ -142,7 +164,7 @@ class Simulation:
         duration = self.spec.duration
         collector = self.collector
         client_latency = Accumulator()
-        succeeded = failed = timed_out = rejected = errored = 0
+        succeeded = failed = timed_out = rejected = errored = unavailable = 0
         for totals in collector.traffic_totals.values():
             client_latency.counts += totals.latency.counts
             client_latency.count += totals.latency.count
@@ -153,6 +175,7 @@ class Simulation:
             timed_out += totals.timed_out
             rejected += totals.rejected
             errored += totals.errored
+            unavailable += totals.unavailable
         total_requests = succeeded + failed
         services = {name: self._service_summary(name) for name in self.services}
         attempts = sum(s["attempts"] for s in services.values())
@@ -171,40 +194,63 @@ class Simulation:
                 "timed_out": timed_out,
                 "rejected": rejected,
                 "errored": errored,
+                "unavailable": unavailable,
             },
             "attempts": attempts,
             "retries": sum(route.retry_count for route in self.routes.values()),
             "throughput_rps": total_requests / duration,
             "latency_ms": latency_block(client_latency, ["p50", "p90", "p99", "p999", "p9999"]),
             "services": services,
+            "events_by_kind": self.events.summary(),
         }
 
     def _service_summary(self, name: str) -> dict[str, Any]:
         service = self.services[name]
         totals = self.collector.service_totals[name]
-        per_pod = [pod.received for pod in service.pods]
+        window_start = self.spec.warmup
+        # Shares compare pods that could take traffic the whole window; pods that came or
+        # went part way (autoscaling, rollouts) would only add noise.
+        whole = [
+            pod
+            for pod in service.pods
+            if not pod.deleted and pod.first_ready is not None and pod.first_ready <= window_start
+        ] or [pod for pod in service.pods if not pod.deleted]
+        per_pod = [pod.window_received() for pod in whole]
         share_max, share_cv = spread(per_pod)
         zones: dict[str, dict[str, float]] = {}
-        all_attempts = sum(per_pod)
+        all_attempts = sum(pod.window_received() for pod in service.pods)
         for zone in self.spec.zones:
-            in_zone = sum(pod.received for pod in service.pods if pod.zone == zone)
-            if any(pod.zone == zone for pod in service.pods):
-                zones[zone] = {"share": in_zone / all_attempts if all_attempts else 0.0}
-        return {
+            in_zone = [pod for pod in service.pods if pod.zone == zone]
+            if in_zone:
+                share = sum(pod.window_received() for pod in in_zone)
+                zones[zone] = {"share": share / all_attempts if all_attempts else 0.0}
+        deployment = self.cluster.deployments[name]
+        summary: dict[str, Any] = {
             "attempts": totals.attempts,
             "succeeded": totals.succeeded,
-            "failed": totals.errors + totals.rejected,
+            "failed": totals.errors + totals.rejected + totals.unavailable,
             "rejected": totals.rejected,
+            "unavailable": totals.unavailable,
             "retries": self.routes[name].retry_count,
             "utilization": totals.busy_area / totals.capacity_area if totals.capacity_area else 0.0,
             "in_flight_mean": totals.in_system_area / self.spec.duration,
             "latency_ms": latency_block(totals.latency, ["p50", "p90", "p99", "p999"]),
             "pods": {
-                "count": len(service.pods),
+                "count": len(deployment.active_pods()),
                 "share_max_over_mean": share_max,
                 "share_cv": share_cv,
                 "attempts_min": min(per_pod, default=0),
                 "attempts_max": max(per_pod, default=0),
             },
             "zones": zones,
+            "replicas": self.events.replicas[name].summary(self.env.now),
+            "readiness": self.events.readiness_summary(name),
         }
+        autoscaler = self.cluster.autoscalers.get(name)
+        if autoscaler is not None:
+            decision = autoscaler.last_decision
+            summary["hpa"] = {
+                "syncs": autoscaler.syncs,
+                "last_utilization_percent": None if decision is None else decision.utilization,
+            }
+        return summary

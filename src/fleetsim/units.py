@@ -2,13 +2,14 @@
 
 Scenario files follow Kubernetes habits, so durations read like Go's
 ``time.ParseDuration`` (``"250us"``, ``"1.5s"``, ``"1m30s"``, with ``d`` for days
-added) and memory sizes like Kubernetes resource quantities (``"512Mi"``).
-Every parser returns plain numbers in base units (seconds, events per second,
-bytes) so that the simulation never sees a string, and raises ``ValueError``
+added), memory sizes like Kubernetes resource quantities (``"512Mi"``) and
+CPU like Kubernetes CPU quantities (``"500m"``, ``"2"``). Every parser returns
+plain numbers in base units (seconds, events per second, bytes, cores) so that
+the simulation never sees a string, and raises ``ValueError``
 whose message says what would have been accepted; the scenario loader turns
 that message into a one-line error naming the file and field.
 
-The ``Duration``, ``Rate`` and ``Memory`` annotated types plug the parsers into
+The ``Duration``, ``Rate``, ``Memory`` and ``Cpu`` annotated types plug the parsers into
 pydantic models.
 """
 
@@ -22,10 +23,13 @@ from typing import Annotated, Final
 from pydantic import BeforeValidator
 
 __all__ = [
+    "Cpu",
     "Duration",
     "Memory",
     "Rate",
+    "format_cpu",
     "format_duration",
+    "parse_cpu",
     "parse_duration",
     "parse_memory",
     "parse_rate",
@@ -34,6 +38,7 @@ __all__ = [
 DURATION_HINT: Final = "expected a duration such as '10ms', '1.5s', '2m' or a number of seconds"
 RATE_HINT: Final = "expected a rate such as '1800/s', '6000/m' or a number per second"
 MEMORY_HINT: Final = "expected a memory size such as '512Mi', '2Gi', '300MB' or a number of bytes"
+CPU_HINT: Final = "expected a CPU quantity such as '500m' or '2' (cores)"
 
 _NUMBER = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
 
@@ -69,6 +74,7 @@ _MEMORY_FACTORS: Final[dict[str, int]] = {
     **{f"{p}B": 1000 ** (i + 1) for i, p in enumerate("KMGTPE")},
 }
 _MEMORY = re.compile(rf"\s*({_NUMBER})\s*([A-Za-z]*)\s*")
+_MILLICORES = re.compile(rf"\s*({_NUMBER})\s*m\s*")
 
 
 def _plain_number(value: object, hint: str) -> float | str:
@@ -175,6 +181,32 @@ def parse_memory(value: object) -> int:
     return int(size.to_integral_value(rounding=ROUND_CEILING))
 
 
+def parse_cpu(value: object) -> float:
+    """Parse a CPU quantity into cores.
+
+    Accepts what Kubernetes writes for CPU: millicores (``"500m"``, ``"250m"``) or
+    cores (``"2"``, ``"1.5"``, or a plain number). Other quantity suffixes, which
+    Kubernetes would parse but nobody uses for CPU (``"1k"``, ``"250u"``), are
+    refused, as are negative, NaN and infinite amounts.
+    """
+    text = _plain_number(value, CPU_HINT)
+    if isinstance(text, float):
+        return text
+    match = _MILLICORES.fullmatch(text)
+    if match is None:
+        raise ValueError(CPU_HINT)
+    millicores = float(match.group(1))
+    _check_finite_non_negative(millicores, CPU_HINT)
+    return millicores / 1000
+
+
+def format_cpu(cores: float) -> str:
+    """Render cores the way Kubernetes spells CPU (``0.5`` -> ``"500m"``, ``2`` -> ``"2"``)."""
+    if float(cores).is_integer():
+        return f"{cores:g}"
+    return f"{cores * 1000:.6g}m"
+
+
 def format_duration(seconds: float) -> str:
     """Render seconds the way a scenario file would spell them (``0.01`` -> ``"10ms"``)."""
     if seconds == 0:
@@ -198,3 +230,6 @@ Rate = Annotated[float, BeforeValidator(parse_rate)]
 
 Memory = Annotated[int, BeforeValidator(parse_memory)]
 """Bytes, parsed from ``"512Mi"``-style strings or plain numbers."""
+
+Cpu = Annotated[float, BeforeValidator(parse_cpu)]
+"""Cores, parsed from ``"500m"``-style strings or plain numbers."""

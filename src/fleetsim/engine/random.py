@@ -63,9 +63,17 @@ class RandomStreams:
 
     def integers(self, name: str, high: int) -> Iterator[int]:
         """Integers uniform in [0, high)."""
-        generator = self.generator(name)
+        return integers_from(self.generator(name), high)
 
-        def draw(n: int) -> np.ndarray:
-            return generator.integers(0, high, n)
 
-        return itertools.chain.from_iterable(_lists(draw))  # type: ignore[arg-type]
+def integers_from(generator: np.random.Generator, high: int) -> Iterator[int]:
+    """Integers uniform in [0, high) drawn in blocks from ``generator``.
+
+    For a bound that changes during a run (a host list that grows and shrinks): keep one
+    generator and make a new iterator from it at each change.
+    """
+
+    def draw(n: int) -> np.ndarray:
+        return generator.integers(0, high, n)
+
+    return itertools.chain.from_iterable(_lists(draw))  # type: ignore[arg-type]

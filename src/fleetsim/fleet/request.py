@@ -3,7 +3,8 @@
 A *request* is what a traffic source sends; an *attempt* is one try of it at one pod.
 An attempt travels as a tuple ``(request, try_number, arrived_at)`` so that a late
 answer to an abandoned try (per-try timeout, client gone) is told apart from the
-current one: only ``request.try_number`` is current.
+current one: only ``request.try_number`` is current. Kubelet probes travel the same way
+with ``try_number`` ``PROBE`` (see ``kubernetes.probes``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,12 @@ OK = 0
 ERROR_503 = 1  # the app answered 503 at once (errorRate)
 OVERFLOW_503 = 2  # the pod's queue was full: rejected with a 503
 PER_TRY_TIMEOUT = 3  # no answer within perTryTimeout (Envoy answers 504 itself)
+CONNECT_FAILURE = 4  # nothing listens at the endpoint any more (Envoy: 503 UF)
+RESET = 5  # the container died with the attempt in it (Envoy: 503 UC/UR)
+NO_HEALTHY_UPSTREAM = 6  # the client's endpoint list is empty (Envoy: 503 UH, not retried)
+
+PROBE = -1
+"""``try_number`` of a kubelet probe: served like a request, never counted as one."""
 
 Attempt = tuple["Request", int, float]
 

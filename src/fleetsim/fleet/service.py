@@ -6,6 +6,10 @@ the collector samples it at random instants for the time-average (see
 ``metrics.collector``). Busy worker-time is the sum of the service times started in the
 interval, so an attempt that straddles an interval end counts in the interval where it
 started (over a run, off by at most one service time per worker).
+
+Pods come and go (autoscaling, rollouts, restarts), so capacity is integrated over time
+(``capacity_time``: worker-seconds of running app containers) and the attempts of
+containers that are gone are kept in ``retired_received``.
 """
 
 from __future__ import annotations
@@ -15,7 +19,8 @@ from typing import TYPE_CHECKING
 from fleetsim.metrics.histogram import Histogram
 
 if TYPE_CHECKING:
-    from fleetsim.fleet.pod import Pod
+    from fleetsim.fleet.container import AppContainer
+    from fleetsim.kubernetes.pod import Pod
     from fleetsim.scenario.schema import Service as ServiceSpec
 
 UNBOUNDED = 1 << 62
@@ -25,7 +30,10 @@ class Service:
     """A set of identical pods behind one name."""
 
     __slots__ = (
+        "_capacity_since",
         "busy_time",
+        "capacity_time",
+        "containers",
         "error_rate",
         "errors",
         "in_system",
@@ -35,7 +43,9 @@ class Service:
         "queue_limit",
         "received_before",
         "rejected",
+        "retired_received",
         "spec",
+        "unavailable",
         "workers",
     )
 
@@ -45,27 +55,55 @@ class Service:
         self.workers = spec.workers
         self.queue_limit = UNBOUNDED if spec.queue_limit is None else spec.queue_limit
         self.error_rate = spec.error_rate
-        self.pods: list[Pod] = []
+        self.pods: list[Pod] = []  # every pod the run created, deleted ones included
+        self.containers: list[AppContainer] = []  # running app containers
         self.in_system = 0
         self.busy_time = 0.0
+        self.capacity_time = 0.0
+        self._capacity_since = 0.0
         self.received_before = 0
+        self.retired_received = 0
         self.errors = 0
         self.rejected = 0
+        self.unavailable = 0
         self.latency = Histogram()
+
+    def total_received(self) -> int:
+        """Attempts that reached an app container of this service, ever."""
+        return self.retired_received + sum(c.received for c in self.containers)
 
     def received(self) -> int:
         """Attempts that reached a pod since the interval started."""
-        return sum(pod.received for pod in self.pods) - self.received_before
+        return self.total_received() - self.received_before
 
     @property
     def capacity(self) -> int:
-        """Workers over all pods."""
-        return self.workers * len(self.pods)
+        """Workers over all running app containers."""
+        return self.workers * len(self.containers)
 
-    def reset_interval(self) -> None:
+    def accrue_capacity(self, now: float) -> None:
+        """Integrate worker-seconds up to ``now`` (call before the container set changes)."""
+        self.capacity_time += self.capacity * (now - self._capacity_since)
+        self._capacity_since = now
+
+    def add_container(self, container: AppContainer, now: float) -> None:
+        self.accrue_capacity(now)
+        self.containers.append(container)
+
+    def retire_container(self, container: AppContainer, now: float) -> None:
+        """The container stopped: keep its attempts, drop its capacity."""
+        self.accrue_capacity(now)
+        if container in self.containers:
+            self.containers.remove(container)
+            self.retired_received += container.received
+
+    def reset_interval(self, now: float) -> None:
         """Start a new metrics interval."""
         self.busy_time = 0.0
-        self.received_before = sum(pod.received for pod in self.pods)
+        self.accrue_capacity(now)
+        self.capacity_time = 0.0
+        self.received_before = self.total_received()
         self.errors = 0
         self.rejected = 0
+        self.unavailable = 0
         self.latency.reset()

@@ -32,6 +32,7 @@ class TrafficSource:
 
     __slots__ = (
         "_arrive",
+        "_stream",
         "_timeouts",
         "_times",
         "env",
@@ -46,6 +47,7 @@ class TrafficSource:
         "route",
         "spec",
         "timed_out",
+        "unavailable",
     )
 
     def __init__(
@@ -56,6 +58,7 @@ class TrafficSource:
         self.name = spec.name
         self.route = route
         self.rate = spec.rate
+        self._stream = streams.generator(f"traffic/{spec.name}/rate-changes")
         self._times = self._arrival_times(spec, streams)
         self._timeouts: FixedDelayDeadlines | None = None
         if spec.timeout is not None:
@@ -68,6 +71,8 @@ class TrafficSource:
         self.timed_out = 0
         self.rejected = 0
         self.errored = 0
+        self.unavailable = 0
+        self.unavailable = 0
 
     @staticmethod
     def _arrival_times(spec: Traffic, streams: RandomStreams) -> Iterator[float]:
@@ -85,6 +90,29 @@ class TrafficSource:
         first = next(self._times, None)
         if first is not None:
             self.env.schedule_at(first, self._arrive)
+
+    def set_rate(self, rate: float) -> None:
+        """From now on arrive at ``rate`` (a ``set-rate`` event).
+
+        The arrival already on the clock stays (for Poisson arrivals the time to it is
+        memoryless anyway); the arrivals after it follow the new rate. Only for traffic
+        without a load profile (the scenario loader refuses the combination).
+        """
+        self.rate = rate
+        generator = self._stream
+        if self.spec.arrivals == "constant":
+            gaps: Iterator[float] = itertools.repeat(1.0 / rate)
+        else:
+            gaps = itertools.chain.from_iterable(
+                iter(lambda: generator.exponential(1.0 / rate, 4096).tolist(), None)
+            )
+        self._times = self._after_pending(gaps)
+
+    def _after_pending(self, gaps: Iterator[float]) -> Iterator[float]:
+        # The arrival already scheduled reads from this iterator when it fires, so the
+        # new times start from the clock at that moment.
+        start = self.env.now
+        yield from itertools.islice(itertools.accumulate(gaps, initial=start), 1, None)
 
     def arrive(self, _: Any) -> None:
         """A new request: send it, arm its timeout, schedule the next arrival."""
@@ -124,6 +152,8 @@ class TrafficSource:
             self.rejected += 1
         elif status == ERROR_503:
             self.errored += 1
+        else:
+            self.unavailable += 1
 
     def _timed_out(self, request: Request, _: int) -> None:
         request.done = True
@@ -136,3 +166,4 @@ class TrafficSource:
         self.timed_out = 0
         self.rejected = 0
         self.errored = 0
+        self.unavailable = 0

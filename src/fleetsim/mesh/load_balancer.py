@@ -9,47 +9,65 @@ Source: Envoy ``api/envoy/config/cluster/v3/cluster.proto`` (``LbPolicy``) and
   random, with replacement, and the one with the fewest active requests *as this load
   balancer counts them* wins (power of two choices); ties go to the first drawn.
 
-``pick()`` returns an index into the host list the balancer was built with. For
-``ROUND_ROBIN`` and ``RANDOM`` it is ``next`` bound to a C iterator, so a pick costs no
-Python frame on the hot path.
+The host list is the client's current view of the service's ready endpoints and
+changes during a run (``set_hosts``), as Envoy rebuilds its load balancer on an EDS
+update. ``pick()`` returns a host. For ``ROUND_ROBIN`` and ``RANDOM`` it is ``next``
+bound to a C iterator, so a pick costs no Python frame on the hot path. An empty list
+picks the ``empty`` host given at construction (the route's "no healthy upstream").
 """
 
 from __future__ import annotations
 
 import functools
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
-from fleetsim.engine.random import RandomStreams
+from fleetsim.engine.random import RandomStreams, integers_from
 
 DEFAULT_CHOICE_COUNT = 2
 
 
 class LoadBalancer:
-    """Base: chooses one of ``hosts`` hosts; ``active`` counts requests per host."""
+    """Base: chooses one of ``hosts``; ``active`` counts requests per host."""
 
     tracks_active = False
-    pick: Callable[[], int]
+    pick: Callable[[], Any]
 
-    def __init__(self, hosts: int) -> None:
-        self.hosts = hosts
-        self.active = [0] * hosts
+    def __init__(self, streams: RandomStreams, name: str, empty: Any = None) -> None:
+        self._generator = streams.generator(name)
+        self.empty = empty
+        self.hosts: list[Any] = []
+        self.active: dict[Any, int] = {}
+        self.pick = functools.partial(next, itertools.repeat(empty))
+
+    def set_hosts(self, hosts: Sequence[Any]) -> None:
+        """Take a new host list (an endpoint update)."""
+        self.hosts = list(hosts)
+        if not self.hosts:
+            self.pick = functools.partial(next, itertools.repeat(self.empty))
+        else:
+            self._rebuild()
+
+    def _rebuild(self) -> None:
+        raise NotImplementedError
 
 
 class RoundRobin(LoadBalancer):
     """Hosts in turn from a random first host (Envoy randomises the start per worker)."""
 
-    def __init__(self, hosts: int, streams: RandomStreams, name: str) -> None:
-        super().__init__(hosts)
-        first = int(streams.generator(name).integers(0, hosts))
-        order = [*range(first, hosts), *range(first)]
+    def _rebuild(self) -> None:
+        hosts = self.hosts
+        first = int(self._generator.integers(0, len(hosts)))
+        order = [*hosts[first:], *hosts[:first]]
         self.pick = functools.partial(next, itertools.cycle(order))
 
 
 class Random(LoadBalancer):
-    def __init__(self, hosts: int, streams: RandomStreams, name: str) -> None:
-        super().__init__(hosts)
-        self.pick = functools.partial(next, streams.integers(name, hosts))
+    def _rebuild(self) -> None:
+        hosts = self.hosts
+        draws = integers_from(self._generator, len(hosts))
+        self.pick = functools.partial(next, map(hosts.__getitem__, draws))
 
 
 class LeastRequest(LoadBalancer):
@@ -59,33 +77,39 @@ class LeastRequest(LoadBalancer):
 
     def __init__(
         self,
-        hosts: int,
         streams: RandomStreams,
         name: str,
+        empty: Any = None,
         choice_count: int = DEFAULT_CHOICE_COUNT,
     ) -> None:
-        super().__init__(hosts)
+        super().__init__(streams, name, empty)
         self.choice_count = choice_count
-        self._draws: Iterator[int] = streams.integers(name, hosts)
+        self._draws: Iterator[int] = iter(())
+
+    def _rebuild(self) -> None:
+        self._draws = integers_from(self._generator, len(self.hosts))
         self.pick = self._pick_least_request
 
-    def _pick_least_request(self) -> int:
+    def _pick_least_request(self) -> Any:
         draws = self._draws
+        hosts = self.hosts
         active = self.active
-        best = next(draws)
+        best = hosts[next(draws)]
         for _ in range(self.choice_count - 1):
-            candidate = next(draws)
-            if active[candidate] < active[best]:
+            candidate = hosts[next(draws)]
+            if active.get(candidate, 0) < active.get(best, 0):
                 best = candidate
         return best
 
 
-def make_load_balancer(policy: str, hosts: int, streams: RandomStreams, name: str) -> LoadBalancer:
-    """The balancer for a route's ``loadBalancer`` policy name."""
+def make_load_balancer(
+    policy: str, streams: RandomStreams, name: str, empty: Any = None
+) -> LoadBalancer:
+    """The balancer for a route's ``loadBalancer`` policy name, with no hosts yet."""
     if policy == "ROUND_ROBIN":
-        return RoundRobin(hosts, streams, name)
+        return RoundRobin(streams, name, empty)
     if policy == "RANDOM":
-        return Random(hosts, streams, name)
+        return Random(streams, name, empty)
     if policy == "LEAST_REQUEST":
-        return LeastRequest(hosts, streams, name)
+        return LeastRequest(streams, name, empty)
     raise ValueError(f"unknown load balancer policy {policy!r}")

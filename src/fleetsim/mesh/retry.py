@@ -10,6 +10,11 @@ retry/retry.go``):
   503 listed (Istio's default policy lists it).
 - A per-try timeout (Envoy answers 504 itself) is retried under ``5xx``,
   ``gateway-error`` or ``reset`` (Envoy: "does not respond at all ... read timeout").
+- A refused connection (``CONNECT_FAILURE``, the endpoint's app no longer listens) is
+  retried under ``connect-failure``, ``5xx`` or ``gateway-error``; a reset (the container
+  died holding the attempt) under ``reset`` or ``5xx``.
+- "No healthy upstream" (an empty endpoint list) is Envoy's local reply before any
+  upstream try and is never retried.
 - Back-off is Envoy's fully jittered exponential: before retry *n* wait a uniform time in
   ``[0, (2**n - 1) * base)``, capped at ``10 * base`` (Istio sets only the base; Envoy's
   default base is 25 ms).
@@ -19,18 +24,32 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from fleetsim.fleet.request import ERROR_503, OVERFLOW_503, PER_TRY_TIMEOUT
+from fleetsim.fleet.request import (
+    CONNECT_FAILURE,
+    ERROR_503,
+    OVERFLOW_503,
+    PER_TRY_TIMEOUT,
+    RESET,
+)
 from fleetsim.scenario.schema import Retries
 
 _RETRY_503 = frozenset({"5xx", "gateway-error"})
 _RETRY_TIMEOUT = frozenset({"5xx", "gateway-error", "reset"})
+_RETRY_CONNECT_FAILURE = frozenset({"5xx", "gateway-error", "connect-failure"})
+_RETRY_RESET = frozenset({"5xx", "reset"})
 
 
 class RetryPolicy:
     """A route's retry settings, resolved for the hot path."""
 
-    __slots__ = ("_jitter", "attempts", "base_interval", "max_interval", "per_try_timeout",
-                 "retriable")
+    __slots__ = (
+        "_jitter",
+        "attempts",
+        "base_interval",
+        "max_interval",
+        "per_try_timeout",
+        "retriable",
+    )
 
     def __init__(self, spec: Retries, jitter: Iterator[float]) -> None:
         self.attempts = spec.attempts
@@ -46,6 +65,10 @@ class RetryPolicy:
             retriable.update((ERROR_503, OVERFLOW_503))
         if retry_on & _RETRY_TIMEOUT:
             retriable.add(PER_TRY_TIMEOUT)
+        if retry_on & _RETRY_CONNECT_FAILURE:
+            retriable.add(CONNECT_FAILURE)
+        if retry_on & _RETRY_RESET:
+            retriable.add(RESET)
         self.retriable = frozenset(retriable)
 
     def backoff(self, retry_number: int) -> float:

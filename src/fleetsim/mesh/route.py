@@ -1,37 +1,50 @@
 """A route: the client side of calls to one destination service.
 
-It plays Envoy's router filter for one upstream cluster: pick a pod through the load
-balancer, arm the per-try timeout, and on a failed try decide, through the retry policy,
-whether to wait out a back-off and try again (each retry goes through the load balancer
-again) or give the failure to the client.
+It plays Envoy's router filter for one upstream cluster: pick an endpoint through the
+load balancer, arm the per-try timeout, and on a failed try decide, through the retry
+policy, whether to wait out a back-off and try again (each retry goes through the load
+balancer again) or give the failure to the client.
+
+The endpoints are the client's view of the service's ready pods, updated by the
+endpoints controller after its propagation delay (``kubernetes.endpoints``). With no
+endpoint at all Envoy answers 503 "no healthy upstream" itself, without a retry.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from fleetsim.engine.timers import FixedDelayDeadlines
-from fleetsim.fleet.request import OK, PER_TRY_TIMEOUT, Request
+from fleetsim.fleet.request import NO_HEALTHY_UPSTREAM, OK, PER_TRY_TIMEOUT, Request
 
 if TYPE_CHECKING:
     from fleetsim.engine.environment import Environment
-    from fleetsim.fleet.pod import Pod
     from fleetsim.fleet.service import Service
     from fleetsim.mesh.load_balancer import LoadBalancer
     from fleetsim.mesh.retry import RetryPolicy
 
 
+class NoHealthyUpstream:
+    """The host an empty endpoint list picks: it answers 503 at once."""
+
+    __slots__ = ()
+
+    def accept(self, request: Request, try_number: int) -> None:
+        request.route.on_response(request, try_number, NO_HEALTHY_UPSTREAM, self)
+
+
 class Route:
-    """Sends requests to ``service``'s pods with a load balancer and a retry policy."""
+    """Sends requests to ``service``'s endpoints with a load balancer and a retry policy."""
 
     __slots__ = (
         "_active",
         "_per_try_timers",
         "_pick",
         "_retry_later",
+        "endpoints",
         "env",
         "load_balancer",
-        "pods",
         "retries",
         "retry_count",
         "service",
@@ -47,8 +60,8 @@ class Route:
     ) -> None:
         self.env = env
         self.service = service
-        self.pods = service.pods
         self.load_balancer = load_balancer
+        self.endpoints: list[Any] = []
         self._pick = load_balancer.pick
         self._active = load_balancer.active
         self.tracks_active = load_balancer.tracks_active
@@ -61,19 +74,29 @@ class Route:
             )
         self._retry_later = self._retry
 
-    def send(self, request: Request) -> None:
-        """Start the current try of ``request`` at a pod chosen by the load balancer."""
-        index = self._pick()
+    def set_endpoints(self, endpoints: Sequence[Any]) -> None:
+        """The client's endpoint list changed (an EDS update)."""
+        self.endpoints = list(endpoints)
+        self.load_balancer.set_hosts(self.endpoints)
+        self._pick = self.load_balancer.pick
         if self.tracks_active:
-            self._active[index] += 1
+            live = set(self.endpoints)
+            for host in [h for h, count in self._active.items() if count <= 0 and h not in live]:
+                del self._active[host]
+
+    def send(self, request: Request) -> None:
+        """Start the current try of ``request`` at an endpoint chosen by the balancer."""
+        host = self._pick()
+        if self.tracks_active:
+            self._active[host] = self._active.get(host, 0) + 1
         if self._per_try_timers is not None:
             self._per_try_timers.arm(request, request.try_number)
-        self.pods[index].accept(request, request.try_number)
+        host.accept(request, request.try_number)
 
-    def on_response(self, request: Request, try_number: int, status: int, pod: Pod) -> None:
-        """A pod answered a try; late answers to abandoned tries are dropped here."""
+    def on_response(self, request: Request, try_number: int, status: int, host: Any) -> None:
+        """An endpoint answered a try; late answers to abandoned tries are dropped here."""
         if self.tracks_active:
-            self._active[pod.index] -= 1
+            self._active[host] -= 1
         if request.done or try_number != request.try_number:
             return
         if status == OK:

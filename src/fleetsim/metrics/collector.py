@@ -16,6 +16,7 @@ needs.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +40,7 @@ class ServiceTotals:
     succeeded: int = 0
     errors: int = 0
     rejected: int = 0
+    unavailable: int = 0
     busy_area: float = 0.0
     in_system_area: float = 0.0  # interval length x sampled mean, summed over intervals
     capacity_area: float = 0.0
@@ -52,7 +54,11 @@ class TrafficTotals:
     timed_out: int = 0
     rejected: int = 0
     errored: int = 0
+    unavailable: int = 0
     latency: Accumulator = field(default_factory=Accumulator)
+
+
+ServiceColumns = Callable[[str], dict[str, Any]]
 
 
 class Collector:
@@ -65,8 +71,10 @@ class Collector:
         interval: float,
         services: list[Service],
         sources: list[TrafficSource],
+        service_columns: ServiceColumns | None = None,
     ) -> None:
         self.env = env
+        self.service_columns = service_columns
         self.services = services
         self.sources = sources
         self.service_totals = {s.name: ServiceTotals() for s in services}
@@ -94,8 +102,8 @@ class Collector:
         """Begin the measured window: forget everything seen during warm-up."""
         for service in self.services:
             for pod in service.pods:
-                pod.received = 0
-            service.reset_interval()
+                pod.received_window_start = pod.total_received()
+            service.reset_interval(now)
         for source in self.sources:
             source.reset_interval()
             source.route.retry_count = 0
@@ -126,32 +134,35 @@ class Collector:
         counts = totals.latency.add(histogram)
         served = int(counts.sum())
         p50, p99 = quantiles_of(counts, SERIES_QUANTILES, histogram.maximum)
-        capacity = service.capacity * length
+        service.accrue_capacity(now)
+        capacity = service.capacity_time
         received = service.received()
-        totals.attempts += received
+        totals.attempts += received + service.unavailable
         totals.succeeded += served
         totals.errors += service.errors
         totals.rejected += service.rejected
+        totals.unavailable += service.unavailable
         totals.busy_area += service.busy_time
         in_flight_mean = in_system_samples / self._samples if self._samples else 0.0
         totals.in_system_area += in_flight_mean * length
         totals.capacity_area += capacity
-        self.service_rows.append(
-            {
-                "t": round(now, 9),
-                "service": service.name,
-                "attempts": received,
-                "succeeded": served,
-                "failed": service.errors + service.rejected,
-                "rejected": service.rejected,
-                "latency_mean_ms": _ms(histogram.total / served if served else 0.0),
-                "p50_ms": _ms(p50),
-                "p99_ms": _ms(p99),
-                "utilization": service.busy_time / capacity if capacity else 0.0,
-                "in_flight_mean": in_flight_mean,
-            }
-        )
-        service.reset_interval()
+        row = {
+            "t": round(now, 9),
+            "service": service.name,
+            "attempts": received + service.unavailable,
+            "succeeded": served,
+            "failed": service.errors + service.rejected + service.unavailable,
+            "rejected": service.rejected,
+            "latency_mean_ms": _ms(histogram.total / served if served else 0.0),
+            "p50_ms": _ms(p50),
+            "p99_ms": _ms(p99),
+            "utilization": service.busy_time / capacity if capacity else 0.0,
+            "in_flight_mean": in_flight_mean,
+        }
+        if self.service_columns is not None:
+            row.update(self.service_columns(service.name))
+        self.service_rows.append(row)
+        service.reset_interval(now)
 
     def _snapshot_traffic(self, source: TrafficSource, now: float, length: float) -> None:
         totals = self.traffic_totals[source.name]
@@ -164,6 +175,7 @@ class Collector:
         totals.timed_out += source.timed_out
         totals.rejected += source.rejected
         totals.errored += source.errored
+        totals.unavailable += source.unavailable
         requests = succeeded + source.requests_failed
         self.traffic_rows.append(
             {
@@ -174,6 +186,7 @@ class Collector:
                 "failed": source.requests_failed,
                 "timed_out": source.timed_out,
                 "rejected": source.rejected,
+                "unavailable": source.unavailable,
                 "throughput_rps": requests / length,
                 "latency_mean_ms": _ms(histogram.total / succeeded if succeeded else 0.0),
                 "p50_ms": _ms(p50),

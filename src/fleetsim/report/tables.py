@@ -28,13 +28,27 @@ def print_summary(summary: dict[str, Any], console: Console) -> None:
         f"{summary['events']:,} events ({events_per_s:,.0f}/s)"
     )
     overview = Table(title="Requests", title_justify="left")
-    for column in ["total", "succeeded", "failed", "timed out", "rejected", "errored",
-                   "attempts", "retries", "throughput/s"]:
+    for column in [
+        "total",
+        "succeeded",
+        "failed",
+        "timed out",
+        "rejected",
+        "errored",
+        "attempts",
+        "retries",
+        "throughput/s",
+    ]:
         overview.add_column(column, justify="right")
     overview.add_row(
-        _num(requests["total"]), _num(requests["succeeded"]), _num(requests["failed"]),
-        _num(requests["timed_out"]), _num(requests["rejected"]), _num(requests.get("errored", 0)),
-        _num(summary["attempts"]), _num(summary.get("retries", 0)),
+        _num(requests["total"]),
+        _num(requests["succeeded"]),
+        _num(requests["failed"]),
+        _num(requests["timed_out"]),
+        _num(requests["rejected"]),
+        _num(requests.get("errored", 0)),
+        _num(summary["attempts"]),
+        _num(summary.get("retries", 0)),
         _num(summary["throughput_rps"], 1),
     )
     console.print(overview)
@@ -48,17 +62,35 @@ def print_summary(summary: dict[str, Any], console: Console) -> None:
 
 def _services_table(services: dict[str, Any]) -> Table:
     table = Table(title="Services (per attempt)", title_justify="left")
-    for column in ["service", "pods", "attempts", "failed", "util", "mean ms", "p99 ms",
-                   "max ms", "pod max/mean", "pod cv", "zone shares"]:
+    for column in [
+        "service",
+        "pods",
+        "attempts",
+        "failed",
+        "util",
+        "mean ms",
+        "p99 ms",
+        "max ms",
+        "pod max/mean",
+        "pod cv",
+        "zone shares",
+    ]:
         left = column in ("service", "zone shares")
         table.add_column(column, justify="left" if left else "right")
     for name, s in services.items():
         zones = " ".join(f"{z}={v['share']:.2f}" for z, v in s["zones"].items())
         table.add_row(
-            name, str(s["pods"]["count"]), _num(s["attempts"]), _num(s["failed"]),
-            f"{s['utilization']:.3f}", _num(s["latency_ms"]["mean"], 3),
-            _num(s["latency_ms"]["p99"], 3), _num(s["latency_ms"]["max"], 3),
-            f"{s['pods']['share_max_over_mean']:.3f}", f"{s['pods']['share_cv']:.3f}", zones,
+            name,
+            str(s["pods"]["count"]),
+            _num(s["attempts"]),
+            _num(s["failed"]),
+            f"{s['utilization']:.3f}",
+            _num(s["latency_ms"]["mean"], 3),
+            _num(s["latency_ms"]["p99"], 3),
+            _num(s["latency_ms"]["max"], 3),
+            f"{s['pods']['share_max_over_mean']:.3f}",
+            f"{s['pods']['share_cv']:.3f}",
+            zones,
         )
     return table
 

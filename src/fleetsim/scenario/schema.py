@@ -6,6 +6,10 @@ knows a VirtualService recognises ``retries.attempts`` or ``perTryTimeout``.
 Python code reads the snake_case attributes; units are already parsed
 (seconds, requests per second), so the simulation never sees a string.
 
+The Kubernetes parts of a service and of the spec (resources, probes, rollouts,
+the HPA, the sidecar, DNS, node pools, events) are defined in
+:mod:`fleetsim.scenario.kubernetes`.
+
 Defaults that come from Envoy or Istio say so where they are defined. Rules that
 span several fields raise :class:`FieldProblem`, which names the offending field,
 so the loader can point at it (``spec.traffic[0].target``) instead of its parent.
@@ -28,7 +32,7 @@ from pydantic import (
 
 from fleetsim.fileformat import FieldPath, FieldProblem, FileModel, format_path, suggest
 from fleetsim.fleet.load_profile import LoadProfileSpec
-from fleetsim.units import Duration, Rate, format_duration
+from fleetsim.units import Duration, Rate, format_cpu, format_duration
 
 __all__ = [
     "API_VERSION",
@@ -36,22 +40,33 @@ __all__ = [
     "ENVOY_BASE_RETRY_BACKOFF",
     "ENVOY_RETRY_ON",
     "GRPC_RETRY_ON",
+    "HPA",
     "ISTIO_DEFAULT_ATTEMPTS",
     "ISTIO_DEFAULT_RETRIABLE_STATUS_CODES",
     "ISTIO_DEFAULT_RETRY_ON",
     "MAX_BACKOFF_FACTOR",
+    "Cluster",
+    "ColdStart",
+    "DNSConfig",
+    "Event",
     "FieldPath",
     "FieldProblem",
     "FileModel",
     "LoadBalancerPolicy",
     "Metadata",
     "Metrics",
+    "NodePool",
+    "Probe",
+    "Resources",
     "Retries",
     "Route",
     "Scenario",
     "Service",
     "ServiceTime",
+    "Sidecar",
     "Spec",
+    "Startup",
+    "Strategy",
     "Traffic",
     "format_path",
     "suggest",
@@ -101,6 +116,7 @@ MAX_BACKOFF_FACTOR: Final = 10
 
 LoadBalancerPolicy = Literal["ROUND_ROBIN", "LEAST_REQUEST", "RANDOM"]
 Distribution = Literal["exponential", "constant", "lognormal", "uniform"]
+
 
 def _did_you_mean(word: object, candidates: Iterable[str]) -> str:
     match = suggest(word, candidates)
@@ -160,6 +176,21 @@ VariantName = Annotated[Name, AfterValidator(_not_baseline)]
 PositiveDuration = Annotated[Duration, Field(gt=0)]
 PositiveRate = Annotated[Rate, Field(gt=0)]
 
+# The Kubernetes models are built from the field types above, so they are imported
+# once those exist (``fleetsim.scenario.kubernetes`` imports them from here).
+from fleetsim.scenario.kubernetes import (  # noqa: E402
+    HPA,
+    Cluster,
+    ColdStart,
+    DNSConfig,
+    Event,
+    NodePool,
+    Probe,
+    Resources,
+    Sidecar,
+    Startup,
+    Strategy,
+)
 
 # --- services ----------------------------------------------------------------------
 
@@ -231,16 +262,85 @@ class ServiceTime(FileModel):
 
 
 class Service(FileModel):
-    """A Deployment behind a Service: ``replicas`` pods, each with ``workers`` and a queue."""
+    """A Deployment behind a Service: ``replicas`` pods, each with ``workers`` and a queue.
+
+    The pod template's Kubernetes fields keep their Kubernetes names and defaults
+    (``resources``, the three probes, ``terminationGracePeriodSeconds``, the
+    Deployment's ``strategy``); ``hpa`` attaches a HorizontalPodAutoscaler and
+    ``sidecar`` an Istio proxy. All of them are optional.
+    """
 
     name: Name
     replicas: Count = Field(ge=1)
+    """The Deployment's ``spec.replicas``; an HPA may move it within its bounds."""
     workers: Count = Field(default=1, ge=1)
     queue_limit: Count | None = Field(default=None, ge=0)
     """Waiting requests per pod beyond which new ones are rejected (503); None = unbounded."""
     service_time: ServiceTime
     error_rate: Fraction = Field(default=0.0, ge=0.0, lt=1.0)
     """Fraction of attempts answered with a 503 right away."""
+    resources: Resources = Field(default_factory=Resources)
+    cpu_per_request: Duration = 0.0
+    """CPU time one request costs a warm pod; 0 = CPU is not modelled."""
+    startup: Startup = Field(default_factory=Startup)
+    cold_start: ColdStart = Field(default_factory=ColdStart)
+    readiness_probe: Probe | None = None
+    """None = the pod is ready as soon as it has started (Kubernetes: no probe, Success)."""
+    liveness_probe: Probe | None = None
+    startup_probe: Probe | None = None
+    probe_service_time: PositiveDuration = 0.001
+    """Time the application spends answering one probe."""
+    termination_grace_period_seconds: Duration = 30.0
+    """``v1.DefaultTerminationGracePeriodSeconds`` (``SetDefaults_PodSpec``)."""
+    pre_stop: Duration | None = None
+    """A ``preStop`` hook that sleeps this long; None = no hook."""
+    strategy: Strategy = Field(default_factory=Strategy)
+    hpa: HPA | None = None
+    sidecar: Sidecar | None = None
+    """None = no Istio sidecar in the pod."""
+    dns_config: DNSConfig = Field(default_factory=DNSConfig)
+
+    @model_validator(mode="after")
+    def _check_pod(self) -> Self:
+        for field, kind, probe in (
+            ("livenessProbe", "liveness", self.liveness_probe),
+            ("startupProbe", "startup", self.startup_probe),
+        ):
+            if probe is not None and probe.success_threshold != 1:
+                raise FieldProblem(
+                    (field, "successThreshold"),
+                    f"expected 1: a {kind} probe's successThreshold must be 1 "
+                    "(Kubernetes validation)",
+                    value=probe.success_threshold,
+                    has_value=True,
+                )
+        if self.hpa is not None:
+            self._check_hpa()
+        return self
+
+    def _check_hpa(self) -> None:
+        """The HPA computes CPU utilization against the pods' CPU request."""
+        request = self.resources.requests.cpu
+        if request is None:
+            raise FieldProblem(
+                "hpa",
+                "expected resources.requests.cpu to be set: the HPA measures CPU "
+                "utilization against the request (Kubernetes: missing request for cpu)",
+            )
+        if request == 0:
+            raise FieldProblem(
+                ("resources", "requests", "cpu"),
+                "expected a CPU request > 0 when the service has an hpa",
+                value=format_cpu(request),
+                has_value=True,
+            )
+        if self.cpu_per_request == 0:
+            raise FieldProblem(
+                "cpuPerRequest",
+                "expected a CPU time per request > 0 when the service has an hpa",
+                value=format_duration(self.cpu_per_request),
+                has_value="cpu_per_request" in self.model_fields_set,
+            )
 
 
 class Traffic(FileModel):
@@ -385,6 +485,11 @@ class Spec(FileModel):
     traffic: list[Traffic] = Field(min_length=1)
     routes: list[Route] = Field(default_factory=list)
     metrics: Metrics = Field(default_factory=Metrics)
+    node_pools: list[NodePool] = Field(default_factory=list)
+    """The cluster's nodes; empty = no node model (every pod fits at once)."""
+    events: list[Event] = Field(default_factory=list)
+    """The run's timeline, applied in ``at`` order (file order among equal times)."""
+    cluster: Cluster = Field(default_factory=Cluster)
     variants: dict[VariantName, dict[str, Any]] = Field(default_factory=dict)
     """Named patches merged onto ``spec`` (see :mod:`fleetsim.scenario.variants`)."""
 
@@ -407,7 +512,64 @@ class Spec(FileModel):
                 value=format_duration(self.metrics.interval),
                 has_value=True,
             )
+        _check_unique("nodePools", [p.name for p in self.node_pools], "name")
+        for index, pool in enumerate(self.node_pools):
+            if pool.zone is not None:
+                _check_name(("nodePools", index, "zone"), pool.zone, list(self.zones), "spec.zones")
+        for index, event in enumerate(self.events):
+            self._check_event(index, event)
         return self
+
+    def _check_event(self, index: int, event: Event) -> None:
+        pools = [pool.name for pool in self.node_pools]
+        if event.pool is not None:
+            _check_name(("events", index, "pool"), event.pool, pools, "spec.nodePools")
+        if event.service is not None:
+            _check_service(
+                ("events", index, "service"), event.service, [s.name for s in self.services]
+            )
+        if event.traffic is not None:
+            traffic = {t.name: t for t in self.traffic}
+            _check_name(("events", index, "traffic"), event.traffic, list(traffic), "spec.traffic")
+            profile = traffic[event.traffic].profile
+            if event.action == "set-rate" and profile is not None and profile.type != "constant":
+                raise FieldProblem(
+                    ("events", index, "traffic"),
+                    f"set-rate needs a traffic without a load profile (this one has a "
+                    f"{profile.type} profile, which sets the rate itself)",
+                    value=event.traffic,
+                    has_value=True,
+                )
+        if event.node is not None:
+            self._check_node(("events", index, "node"), event.node)
+
+    def _check_node(self, path: FieldPath, node: str) -> None:
+        """A node is ``<pool>-<index>``: one present at the start, or one add-nodes adds."""
+        pool, _, number = node.rpartition("-")
+        nodes = {p.name: p.count for p in self.node_pools}
+        for event in self.events:
+            if event.action == "add-nodes" and event.pool in nodes:
+                nodes[event.pool] += event.count or 0
+        is_index = number.isdigit() and str(int(number)) == number
+        if pool not in nodes or not is_index:
+            pools = ", ".join(nodes) or "none: spec.nodePools is empty"
+            match = suggest(pool, nodes) if is_index else None
+            hint = f"; did you mean '{match}-{number}'?" if match is not None else ""
+            raise FieldProblem(
+                path,
+                f"expected a node name <pool>-<index> for a pool in spec.nodePools ({pools})"
+                + hint,
+                value=node,
+                has_value=True,
+            )
+        if int(number) >= nodes[pool]:
+            raise FieldProblem(
+                path,
+                f"expected an index below {nodes[pool]}: pool {pool!r} has {nodes[pool]} "
+                "node(s), counting those add-nodes events add",
+                value=node,
+                has_value=True,
+            )
 
 
 def _check_unique(field: str, values: list[str], key: str | None) -> None:
@@ -432,6 +594,18 @@ def _check_service(path: FieldPath, name: str, services: list[str]) -> None:
             path,
             f"expected the name of a service in spec.services ({', '.join(services)})"
             + _did_you_mean(name, services),
+            value=name,
+            has_value=True,
+        )
+
+
+def _check_name(path: FieldPath, name: str, names: list[str], where: str) -> None:
+    """``name`` must be one of ``names``, the entries of ``where`` (``spec.nodePools``)."""
+    if name not in names:
+        listed = ", ".join(names) if names else f"none: {where} is empty"
+        raise FieldProblem(
+            path,
+            f"expected a name in {where} ({listed})" + _did_you_mean(name, names),
             value=name,
             has_value=True,
         )

@@ -27,6 +27,7 @@ MERGE_KEYS: Final[dict[tuple[str, ...], str]] = {
     ("services",): "name",
     ("traffic",): "name",
     ("routes",): "destination",
+    ("nodePools",): "name",
 }
 """Merge key of each list of named objects, by its field path within ``spec``
 (keys only, no indices), like ``patchMergeKey`` in the Kubernetes API types."""

@@ -1,0 +1,1 @@
+"""Shared services the fleet leans on: cluster DNS."""

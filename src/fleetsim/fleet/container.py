@@ -1,0 +1,248 @@
+"""The app container of a pod: a number of workers in front of one FIFO queue.
+
+This is the app's request handling: ``workers`` attempts are served at once (threads,
+event-loop slots), further ones wait in arrival order, and beyond ``queueLimit`` waiting
+attempts the app answers 503 at once. The app keeps working on an attempt whose client
+has given up, as real servers do: nothing cancels it.
+
+One object lives for one run of the container. Endpoint lists hold it, so a client with
+a stale list still reaches it after it stopped: a stopped container refuses connections
+(``CONNECT_FAILURE``), a killed one answers what it held with ``RESET``. A restarted
+container is a new object (the kubelet starts a new process, cold again).
+
+``accept`` and ``finish`` are the per-attempt hot path. They inline scheduling on the
+clock (see ``engine.environment``) and the latency histogram (see ``metrics.histogram``)
+on purpose. ``slowdown`` stretches every service time (cold start, CPU throttling).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterator
+from heapq import heappush
+from math import log
+from typing import TYPE_CHECKING, Any
+
+from fleetsim.fleet.request import (
+    CONNECT_FAILURE,
+    ERROR_503,
+    OK,
+    OVERFLOW_503,
+    RESET,
+    Attempt,
+    Request,
+)
+from fleetsim.metrics.histogram import INVERSE_LOG_GAMMA, MIN_VALUE, OFFSET, Histogram
+
+if TYPE_CHECKING:
+    from fleetsim.engine.environment import Environment
+    from fleetsim.fleet.service import Service
+
+
+class StatsSink:
+    """Where a killed container's late completions are counted: nowhere that is read."""
+
+    def __init__(self) -> None:
+        self.in_system = 0
+        self.busy_time = 0.0
+        self.errors = 0
+        self.rejected = 0
+        self.unavailable = 0
+        self.latency = Histogram()
+
+
+class AppContainer:
+    """One run of a pod's app container, placed in a zone."""
+
+    __slots__ = (
+        "_finish",
+        "accepting",
+        "busy",
+        "env",
+        "error_draws",
+        "error_rate",
+        "events",
+        "finish_status",
+        "heap",
+        "index",
+        "name",
+        "pod",
+        "probe_time",
+        "queue",
+        "queue_limit",
+        "received",
+        "refused",
+        "service",
+        "service_times",
+        "slowdown",
+        "workers",
+        "zone",
+    )
+
+    def __init__(
+        self,
+        env: Environment,
+        service: Service,
+        index: int,
+        zone: str,
+        service_times: Iterator[float],
+        error_draws: Iterator[float] | None,
+        *,
+        pod: Any = None,
+        probe_time: float = 0.001,
+    ) -> None:
+        self.env = env
+        self.heap = env.heap
+        self.events = env.events
+        self.service: Any = service
+        self.index = index
+        self.name = f"{service.name}-{index}"
+        self.zone = zone
+        self.pod = pod
+        self.workers = service.workers
+        self.queue_limit = service.queue_limit
+        self.error_rate = service.error_rate
+        self.service_times = service_times
+        self.error_draws = error_draws
+        self.probe_time = probe_time
+        self.slowdown = 1.0
+        self.accepting = True
+        self.finish_status = OK
+        self.busy = 0
+        self.queue: deque[Attempt] = deque()
+        self.received = 0
+        self.refused = 0  # attempts answered without service (503s); for CPU accounting
+        self._finish = self.finish
+
+    def accept(self, request: Request, try_number: int) -> None:
+        """An attempt arrives: serve it, queue it, or answer 503.
+
+        A stopped container has no workers and a negative queue limit, so a refused
+        connection costs the hot path nothing until the last branch.
+        """
+        now = self.env.now
+        service = self.service
+        if self.busy < self.workers:
+            self.received += 1
+            if self.error_draws is not None and next(self.error_draws) < self.error_rate:
+                self._error(request, try_number)
+                return
+            service.in_system += 1
+            self.busy += 1
+            duration = next(self.service_times) * self.slowdown
+            service.busy_time += duration
+            done = now + duration
+            event = (self._finish, (request, try_number, now))
+            if self.events.setdefault(done, event) is event:
+                heappush(self.heap, done)
+            else:
+                self.env.add_to_instant(done, *event)
+        elif len(self.queue) < self.queue_limit:
+            self.received += 1
+            if self.error_draws is not None and next(self.error_draws) < self.error_rate:
+                self._error(request, try_number)
+                return
+            service.in_system += 1
+            self.queue.append((request, try_number, now))
+        elif not self.accepting:
+            service.unavailable += 1
+            request.route.on_response(request, try_number, CONNECT_FAILURE, self)
+        else:
+            self.received += 1
+            if self.error_draws is not None and next(self.error_draws) < self.error_rate:
+                self._error(request, try_number)
+                return
+            service.rejected += 1
+            self.refused += 1
+            request.route.on_response(request, try_number, OVERFLOW_503, self)
+
+    def _error(self, request: Request, try_number: int) -> None:
+        self.service.errors += 1
+        self.refused += 1
+        request.route.on_response(request, try_number, ERROR_503, self)
+
+    def accept_probe(self, probe: Any, try_number: int) -> bool:
+        """A kubelet probe arrives: it waits in the same queue as requests.
+
+        Returns False when the app cannot take it (not listening, or the queue is full),
+        which the prober counts as a failed probe.
+        """
+        if not self.accepting:
+            return False
+        now = self.env.now
+        if self.busy < self.workers:
+            self.service.in_system += 1
+            self.busy += 1
+            duration = self.probe_time * self.slowdown
+            self.service.busy_time += duration
+            self.env.schedule_at(now + duration, self._finish, (probe, try_number, now))
+        elif len(self.queue) < self.queue_limit:
+            self.service.in_system += 1
+            self.queue.append((probe, try_number, now))
+        else:
+            return False
+        return True
+
+    def finish(self, attempt: Attempt) -> None:
+        """A worker is done with ``attempt``: take the next one, then answer."""
+        request, try_number, arrived = attempt
+        now = self.env.now
+        service = self.service
+        service.in_system -= 1
+        if try_number >= 0:
+            latency = now - arrived
+            histogram = service.latency
+            histogram.total += latency
+            if latency > histogram.maximum:
+                histogram.maximum = latency
+            if latency < MIN_VALUE:
+                histogram.counts[0] += 1
+            else:
+                histogram.counts[int(log(latency) * INVERSE_LOG_GAMMA + OFFSET)] += 1
+        if self.queue:
+            following = self.queue.popleft()
+            if following[1] >= 0:
+                duration = next(self.service_times) * self.slowdown
+            else:
+                duration = self.probe_time * self.slowdown
+            service.busy_time += duration
+            done = now + duration
+            event = (self._finish, following)
+            if self.events.setdefault(done, event) is event:
+                heappush(self.heap, done)
+            else:
+                self.env.add_to_instant(done, *event)
+        else:
+            self.busy -= 1
+        request.route.on_response(request, try_number, self.finish_status, self)
+
+    @property
+    def started(self) -> int:
+        """Attempts whose service has started (arrived, not refused, no longer queued)."""
+        return self.received - self.refused - len(self.queue)
+
+    def stop_accepting(self) -> None:
+        """SIGTERM: the app closes its listener and finishes what it holds."""
+        self.accepting = False
+        self.workers = 0
+        self.queue_limit = -1
+
+    def kill(self) -> None:
+        """SIGKILL: queued attempts are reset now, those in service when they would end.
+
+        Counters of the service stay right: the attempts it held leave ``in_system`` now,
+        and later completions are counted in a sink nobody reads.
+        """
+        self.stop_accepting()
+        queued = list(self.queue)
+        self.queue.clear()
+        self.service.in_system -= len(queued) + self.busy
+        self.service = StatsSink()
+        self.finish_status = RESET
+        for request, try_number, _ in queued:
+            request.route.on_response(request, try_number, RESET, self)
+
+    @property
+    def idle(self) -> bool:
+        """Nothing in service and nothing queued."""
+        return self.busy == 0 and not self.queue

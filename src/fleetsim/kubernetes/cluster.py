@@ -1,0 +1,161 @@
+"""One cluster: nodes, the control-plane controllers and the kubelet, on one clock.
+
+Pods that exist when the run starts (each service's ``replicas``) are placed on the
+initial nodes and are already running, warm and Ready, as a fleet in steady state is;
+their probes start at random phases. Everything after that (pods the HPA or a rollout
+creates, restarts, node events) goes through the modelled lifecycle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from fleetsim.fleet.node import Node
+from fleetsim.kubernetes.deployment import Deployment
+from fleetsim.kubernetes.endpoints import EndpointsController
+from fleetsim.kubernetes.kubelet import HOUSEKEEPING_INTERVAL, Kubelet
+from fleetsim.kubernetes.metrics_server import MetricsServer
+from fleetsim.kubernetes.node_lifecycle import NodeLifecycle
+from fleetsim.kubernetes.pod import Pod
+from fleetsim.kubernetes.podautoscaler import PodAutoscaler
+from fleetsim.kubernetes.probes import start_probes
+from fleetsim.kubernetes.scheduler import Scheduler
+from fleetsim.mesh.sidecar import SidecarStartup
+
+if TYPE_CHECKING:
+    from fleetsim.engine.environment import Environment
+    from fleetsim.engine.random import RandomStreams
+    from fleetsim.fleet.service import Service
+    from fleetsim.fleet.traffic import TrafficSource
+    from fleetsim.mesh.route import Route
+    from fleetsim.metrics.events import EventLog
+    from fleetsim.scenario.kubernetes import Event
+    from fleetsim.scenario.schema import Spec
+
+PREEXISTING_AGE = 3600.0
+"""Pods present at the start are taken to have started and turned Ready this long ago."""
+
+
+class Cluster:
+    def __init__(
+        self,
+        env: Environment,
+        streams: RandomStreams,
+        spec: Spec,
+        services: dict[str, Service],
+        routes: dict[str, Route],
+        events: EventLog,
+        streams_for: dict[str, tuple[Iterator[float], Iterator[float] | None]],
+    ) -> None:
+        self.env = env
+        self.streams = streams
+        self.spec = spec
+        self.events = events
+        self.routes = routes
+        self.nodes: list[Node] = []
+        self.node_lifecycle = NodeLifecycle(self)
+        self.scheduler = Scheduler(self)
+        self.kubelet = Kubelet(self)
+        self.endpoints = EndpointsController(env, spec.cluster.endpoint_propagation_delay, routes)
+        self.deployments: dict[str, Deployment] = {}
+        for service_spec in spec.services:
+            times, errors = streams_for[service_spec.name]
+            deployment = Deployment(self, services[service_spec.name], service_spec, times, errors)
+            if service_spec.sidecar is not None:
+                deployment.sidecar_startup = SidecarStartup(
+                    env,
+                    service_spec.sidecar,
+                    service_spec.dns_config,
+                    events,
+                    self.kubelet.start_app,
+                )
+            self.deployments[service_spec.name] = deployment
+            events.add_service(service_spec.name, service_spec.replicas, 0.0)
+        self.autoscalers = {
+            name: PodAutoscaler(self, deployment, deployment.spec.hpa)
+            for name, deployment in self.deployments.items()
+            if deployment.spec.hpa is not None
+        }
+        needs_cpu = any(
+            d.spec.cpu_per_request > 0 or d.spec.cold_start.warmup_cpu > 0
+            for d in self.deployments.values()
+        )
+        self.metrics_server = (
+            MetricsServer(self, spec.cluster.metrics_resolution) if needs_cpu else None
+        )
+        self._needs_housekeeping = needs_cpu or any(
+            d.spec.cold_start.latency_factor > 1.0 for d in self.deployments.values()
+        )
+        self._place_initial_pods()
+
+    def _place_initial_pods(self) -> None:
+        """The steady-state fleet: bound, running, warm and Ready at time 0."""
+        cached = self.spec.cluster.image_cached_on_initial_nodes
+        for node in self.node_lifecycle.initial:
+            if cached or node.pool == "default":
+                node.images.update(dict.fromkeys(self.deployments, 0.0))
+        phases = self.streams.uniform("kubelet/initial-probe-phase")
+        for deployment in self.deployments.values():
+            for _ in range(deployment.replicas):
+                pod = deployment.new_pod(-PREEXISTING_AGE)
+                placed = self.scheduler.pick(pod)
+                if placed is None:
+                    # No room on the initial nodes: it waits like any new pod.
+                    self.scheduler.unschedulable.append(pod)
+                    continue
+                self.scheduler.bind(pod, placed)
+                pod.bound_at = -PREEXISTING_AGE
+                pod.sidecar_ready = True
+                self.kubelet.launch_container(pod, warm=True)
+                pod.ready = True
+                pod.ready_transition = -PREEXISTING_AGE
+                pod.first_ready = -PREEXISTING_AGE
+                start_probes(self.kubelet, pod, random_phase=next(phases))
+            self.endpoints.publish_now(deployment)
+
+    def start(self, sources: dict[str, TrafficSource]) -> None:
+        """Start the periodic controllers and the scenario's event timeline."""
+        if self._needs_housekeeping:
+            self.env.every(HOUSEKEEPING_INTERVAL, self.kubelet.housekeeping)
+        if self.metrics_server is not None:
+            self.metrics_server.start()
+        for autoscaler in self.autoscalers.values():
+            autoscaler.start()
+        ordered = sorted(enumerate(self.spec.events), key=lambda item: (item[1].at, item[0]))
+        for _, event in ordered:
+            self.env.schedule_at(event.at, self._apply_event, (event, sources))
+
+    def _apply_event(self, argument: Any) -> None:
+        event: Event = argument[0]
+        sources: dict[str, TrafficSource] = argument[1]
+        action = event.action
+        if action == "add-nodes":
+            assert event.pool is not None and event.count is not None
+            self.node_lifecycle.add_nodes(event.pool, event.count)
+        elif action == "terminate-node":
+            for node in self._nodes_to_terminate(event):
+                self.node_lifecycle.terminate(node)
+        elif action == "release":
+            assert event.service is not None
+            self.deployments[event.service].release()
+        elif action == "scale":
+            assert event.service is not None and event.replicas is not None
+            self.deployments[event.service].scale(event.replicas)
+        elif action == "set-rate":
+            assert event.traffic is not None and event.rate is not None
+            sources[event.traffic].set_rate(event.rate)
+
+    def _nodes_to_terminate(self, event: Event) -> list[Node]:
+        if event.node is not None:
+            node = self.node_lifecycle.find(event.node)
+            return [] if node is None else [node]
+        live = [
+            node
+            for node in self.nodes
+            if node.pool == event.pool and not node.terminated and not node.cordoned
+        ]
+        return live[: event.count or 1]
+
+    def pods(self) -> list[Pod]:
+        return [pod for deployment in self.deployments.values() for pod in deployment.pods]

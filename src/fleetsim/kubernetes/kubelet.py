@@ -1,0 +1,333 @@
+"""The kubelet: starts a bound pod's containers, restarts them, stops them, accounts CPU.
+
+Start-up of a pod bound to a node, phase by phase (each a parameter of the service's
+``startup`` block, the sidecar's, or the node's):
+
+1. image pull, when the node does not have the image yet; the kubelet pulls one image at
+   a time (``--serialize-image-pulls=true``), so pods landing together on a fresh node
+   queue for it;
+2. the sidecar (when there is one) starts and fetches its configuration
+   (``mesh.sidecar``); the app waits for it;
+3. the app container starts (``appStart``) and then warms up (``coldStart``): while
+   warming it answers its readiness probe with a failure and burns ``warmupCpu``; after
+   it, per-request CPU and service time start at ``cpuFactor``/``latencyFactor`` times the
+   warm values and fall linearly to 1 over ``decay``.
+
+Restarts after a failed liveness or startup probe follow the kubelet's crash-loop
+back-off: 10 s, doubling, at most 300 s, reset once a container has run 10 minutes
+(``pkg/kubelet/kubelet.go`` ``MaxContainerBackOff``, ``backOffPeriod``). A restarted
+container is a new process: cold again.
+
+Termination (``pod-lifecycle.md``, "Termination of Pods"): the pod turns not ready at
+once; the preStop hook runs (its time counts against ``terminationGracePeriodSeconds``,
+with a one-off 2 s extension if it overruns); then SIGTERM: the app stops accepting and
+finishes what it holds; at the end of the grace period SIGKILL resets what is left.
+
+CPU (cgroup accounting, as cAdvisor reads it): each request whose service starts costs
+``cpuPerRequest`` times the cold-start factor, warm-up burns ``warmupCpu`` cores; with a
+CPU limit, usage is capped at the limit (CFS quota) and the excess demand stretches
+service times by demand / limit until the next housekeeping tick.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from fleetsim.fleet.container import AppContainer
+from fleetsim.kubernetes.pod import RUNNING
+from fleetsim.kubernetes.probes import start_probes
+
+if TYPE_CHECKING:
+    from fleetsim.kubernetes.cluster import Cluster
+    from fleetsim.kubernetes.pod import Pod
+
+INITIAL_CONTAINER_BACKOFF = 10.0
+MAX_CONTAINER_BACKOFF = 300.0
+BACKOFF_RESET_AFTER = 600.0
+PRESTOP_OVERRUN_EXTENSION = 2.0
+HOUSEKEEPING_INTERVAL = 1.0
+"""cAdvisor's housekeeping as the kubelet runs it is 10 s; cold-start curves and CFS
+throttling are applied every second so that their effect on latency is smooth."""
+DRAIN_POLL_INTERVAL = 0.1
+"""How often a terminating app is checked for having finished its work."""
+
+
+class Kubelet:
+    """The node agent of every node (one object: the nodes share its logic)."""
+
+    def __init__(self, cluster: Cluster) -> None:
+        self.cluster = cluster
+        self.env = cluster.env
+        self.events = cluster.events
+        self.running: list[Pod] = []  # pods with an app container, for CPU accounting
+
+    # --- start-up ------------------------------------------------------------------
+
+    def run_pod(self, pod: Pod) -> None:
+        """The pod was bound to its node: pull the image if needed, then start."""
+        node = pod.node
+        assert node is not None
+        deployment = pod.deployment
+        image = deployment.name
+        now = self.env.now
+        pulled = node.images.get(image)
+        if pulled is None:
+            begin = max(now, node.pull_free_at)
+            pulled = begin + deployment.spec.startup.image_pull
+            node.pull_free_at = pulled
+            node.images[image] = pulled
+        if pulled <= now:
+            self._start_containers((pod, pod.generation))
+        else:
+            self.env.schedule_at(pulled, self._start_containers, (pod, pod.generation))
+
+    def _start_containers(self, argument: Any) -> None:
+        pod, generation = argument
+        if pod.generation != generation or pod.deleting:
+            return
+        pod.phase = RUNNING
+        startup = pod.deployment.sidecar_startup
+        if startup is not None:
+            startup.start(pod)
+        else:
+            self.start_app(pod)
+
+    def start_app(self, pod: Pod) -> None:
+        """Start the app container (after the sidecar, when there is one)."""
+        delay = pod.deployment.spec.startup.app_start
+        self.env.schedule(delay, self._app_listening, (pod, pod.generation))
+
+    def _app_listening(self, argument: Any) -> None:
+        pod, generation = argument
+        if pod.generation != generation or pod.deleting:
+            return
+        self.launch_container(pod, warm=False)
+        start_probes(self, pod)
+        self.update_ready(pod)
+
+    def launch_container(self, pod: Pod, *, warm: bool) -> AppContainer:
+        """Create the app container of ``pod`` (``warm``: as if it had run for long)."""
+        deployment = pod.deployment
+        now = self.env.now
+        spec = deployment.spec
+        container = AppContainer(
+            self.env,
+            deployment.service,
+            pod.index,
+            pod.zone or "",
+            deployment.service_times,
+            deployment.error_draws,
+            pod=pod,
+            probe_time=spec.probe_service_time,
+        )
+        pod.generation += 1
+        pod.container = container
+        pod.phase = RUNNING
+        cold = spec.cold_start
+        if warm:
+            pod.app_started = now - 10 * (cold.warmup_duration + cold.decay + 3600.0)
+            pod.warm_until = pod.app_started
+            pod.started = True
+            pod.app_ready = True
+        else:
+            pod.app_started = now
+            pod.warm_until = now + cold.warmup_duration
+            pod.started = spec.startup_probe is None
+            pod.app_ready = spec.readiness_probe is None
+        pod.cpu_started = 0
+        pod.cpu_accounted_at = now
+        pod.throttle = 1.0
+        container.slowdown = self.latency_factor(pod, now)
+        deployment.service.add_container(container, now)
+        self.running.append(pod)
+        return container
+
+    # --- readiness -----------------------------------------------------------------
+
+    def set_app_ready(self, pod: Pod, ready: bool) -> None:
+        pod.app_ready = ready
+        self.update_ready(pod)
+
+    def set_started(self, pod: Pod) -> None:
+        pod.started = True
+        self.update_ready(pod)
+
+    def update_ready(self, pod: Pod) -> None:
+        """Recompute the pod's Ready condition; tell endpoints and the Deployment."""
+        container = pod.container
+        ready = (
+            not pod.deleting
+            and container is not None
+            and container.accepting
+            and pod.started
+            and pod.app_ready
+            and pod.sidecar_ready
+        )
+        if ready == pod.ready:
+            return
+        now = self.env.now
+        pod.ready = ready
+        pod.ready_transition = now
+        service = pod.service_name
+        self.events.readiness_changed(service, ready)
+        if ready and pod.first_ready is None:
+            pod.first_ready = now
+            self.events.first_ready(service, now - pod.created)
+        self.cluster.endpoints.changed(pod.deployment)
+        pod.deployment.pods_changed()
+
+    # --- restarts ------------------------------------------------------------------
+
+    def restart_container(self, pod: Pod, _reason: str) -> None:
+        """Kill the app container; start a new one after the crash-loop back-off."""
+        container = pod.container
+        if container is None or pod.deleting:
+            return
+        now = self.env.now
+        ran = now - (pod.app_started or now)
+        if ran >= BACKOFF_RESET_AFTER:
+            pod.restart_count = 0
+        delay = min(INITIAL_CONTAINER_BACKOFF * 2**pod.restart_count, MAX_CONTAINER_BACKOFF)
+        pod.restart_count += 1
+        self._stop_container(pod, kill=True)
+        pod.app_ready = False
+        pod.started = False
+        self.update_ready(pod)
+        self.env.schedule(delay, self._restart, (pod, pod.generation))
+
+    def _restart(self, argument: Any) -> None:
+        pod, generation = argument
+        if pod.generation != generation or pod.deleting:
+            return
+        self.events.record("container_restart", pod.service_name)
+        self.start_app(pod)
+
+    def _stop_container(self, pod: Pod, *, kill: bool) -> None:
+        container = pod.container
+        if container is None:
+            return
+        now = self.env.now
+        self.account_cpu(pod, now)
+        if kill:
+            container.kill()
+        else:
+            container.stop_accepting()
+        pod.received_past += container.received
+        pod.deployment.service.retire_container(container, now)
+        container.received = 0
+        pod.container = None
+        pod.generation += 1
+        if pod in self.running:
+            self.running.remove(pod)
+
+    # --- termination ---------------------------------------------------------------
+
+    def delete_pod(self, pod: Pod) -> None:
+        """The pod's deletion timestamp is set: run the termination sequence."""
+        if pod.deleting or pod.deleted:
+            return
+        now = self.env.now
+        pod.deleting = True
+        pod.deletion_time = now
+        self.update_ready(pod)
+        if pod.node is None or pod.container is None:
+            # Not running yet: nothing to stop, the API object goes at once.
+            pod.generation += 1
+            self._finalize(pod)
+            return
+        spec = pod.deployment.spec
+        grace = spec.termination_grace_period_seconds
+        pre_stop = spec.pre_stop or 0.0
+        if pre_stop > grace:
+            deadline = now + grace + PRESTOP_OVERRUN_EXTENSION
+            term_at = deadline
+        else:
+            deadline = now + grace
+            term_at = now + pre_stop
+        self.env.schedule_at(term_at, self._sigterm, (pod, deadline))
+
+    def _sigterm(self, argument: Any) -> None:
+        pod, deadline = argument
+        container = pod.container
+        if pod.deleted or container is None:
+            self._finalize(pod)
+            return
+        container.stop_accepting()
+        self._await_exit((pod, deadline))
+
+    def _await_exit(self, argument: Any) -> None:
+        pod, deadline = argument
+        container = pod.container
+        if pod.deleted:
+            return
+        now = self.env.now
+        if container is None or container.idle:
+            self._stop_container(pod, kill=False)
+            self._finalize(pod)
+        elif now >= deadline:
+            self._stop_container(pod, kill=True)
+            self._finalize(pod)
+        else:
+            wake = min(now + DRAIN_POLL_INTERVAL, deadline)
+            self.env.schedule_at(wake, self._await_exit, (pod, deadline))
+
+    def _finalize(self, pod: Pod) -> None:
+        if pod.deleted:
+            return
+        if pod.container is not None:
+            self._stop_container(pod, kill=True)
+        pod.deleted = True
+        pod.generation += 1
+        self.events.record("pod_deleted", pod.service_name)
+        self.cluster.scheduler.release(pod)
+        pod.deployment.pods_changed()
+
+    # --- CPU -----------------------------------------------------------------------
+
+    def cpu_factor(self, pod: Pod, now: float) -> float:
+        return self._factor(pod, now, pod.deployment.spec.cold_start.cpu_factor)
+
+    def latency_factor(self, pod: Pod, now: float) -> float:
+        return self._factor(pod, now, pod.deployment.spec.cold_start.latency_factor)
+
+    @staticmethod
+    def _factor(pod: Pod, now: float, initial: float) -> float:
+        if initial == 1.0 or now <= pod.warm_until:
+            return initial
+        decay = pod.deployment.spec.cold_start.decay
+        if decay <= 0.0:
+            return 1.0
+        fraction = (now - pod.warm_until) / decay
+        return 1.0 if fraction >= 1.0 else initial + (1.0 - initial) * fraction
+
+    def account_cpu(self, pod: Pod, now: float) -> None:
+        """Add the CPU the app used since the last accounting to ``pod.cpu_seconds``."""
+        container = pod.container
+        elapsed = now - pod.cpu_accounted_at
+        if container is None or elapsed <= 0.0:
+            pod.cpu_accounted_at = now
+            return
+        spec = pod.deployment.spec
+        started = container.started
+        demand = (started - pod.cpu_started) * spec.cpu_per_request * self.cpu_factor(pod, now)
+        pod.cpu_started = started
+        cold = spec.cold_start
+        if cold.warmup_cpu > 0.0 and pod.cpu_accounted_at < pod.warm_until:
+            warming = min(now, pod.warm_until) - pod.cpu_accounted_at
+            demand += cold.warmup_cpu * warming
+        limit = spec.resources.limits.cpu
+        if limit is not None and demand > limit * elapsed:
+            pod.throttle = demand / (limit * elapsed)
+            demand = limit * elapsed
+        else:
+            pod.throttle = 1.0
+        pod.cpu_seconds += demand
+        pod.cpu_accounted_at = now
+
+    def housekeeping(self, now: float) -> None:
+        """Account CPU and set each app's slowdown (cold start x CPU throttling)."""
+        for pod in self.running:
+            self.account_cpu(pod, now)
+            container = pod.container
+            if container is not None:
+                container.slowdown = self.latency_factor(pod, now) * pod.throttle

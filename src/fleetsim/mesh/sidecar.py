@@ -1,0 +1,70 @@
+"""The istio-proxy sidecar's start-up: pilot-agent, Envoy, and the control plane's name.
+
+Envoy turns ready only once it has its first configuration from istiod, and it reaches
+istiod by the MeshConfig ``discoveryAddress`` (``istiod.istio-system.svc:15012``), a
+DNS name resolved through the pod's resolver (``cluster.dns``). When that lookup fails,
+Envoy resolves again only after ``dnsRefreshRate`` (Envoy's ``dns_refresh_rate``, used
+as the failure refresh rate too when ``dns_failure_refresh_rate`` is unset:
+``cluster.proto``). Istio's installer set it to 300 s in 2019-era Helm values; Envoy's
+own default is 5 s and current Istio's is 60 s (``pkg/config/mesh/mesh.go``). On a node
+whose DNS answers only some time after boot, the refresh rate therefore decides how long
+after DNS comes up the sidecar, and with it the pod, turns ready.
+
+The application container starts only after the sidecar is ready, as with Istio's
+``holdApplicationUntilProxyStarts`` (and as the containers started in order then).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from fleetsim.cluster.dns import Resolver
+
+if TYPE_CHECKING:
+    from fleetsim.engine.environment import Environment
+    from fleetsim.kubernetes.pod import Pod
+    from fleetsim.metrics.events import EventLog
+    from fleetsim.scenario.kubernetes import DNSConfig, Sidecar
+
+
+class SidecarStartup:
+    """Starts the sidecars of one Deployment's pods."""
+
+    def __init__(
+        self,
+        env: Environment,
+        spec: Sidecar,
+        dns_config: DNSConfig,
+        events: EventLog,
+        on_ready: Callable[[Pod], None],
+    ) -> None:
+        self.env = env
+        self.spec = spec
+        self.resolver = Resolver(dns_config, library="c-ares")
+        self.events = events
+        self.on_ready = on_ready
+
+    def start(self, pod: Pod) -> None:
+        """The sidecar container starts; pilot-agent asks for config after ``start``."""
+        self.env.schedule(self.spec.start, self._resolve, (pod, pod.generation))
+
+    def _resolve(self, argument: Any) -> None:
+        pod, generation = argument
+        if pod.generation != generation or pod.deleting or pod.node is None:
+            return
+        lookup = self.resolver.lookup(self.spec.discovery_address, pod.node, self.env.now)
+        if lookup.resolved:
+            self.env.schedule(lookup.duration, self._connected, (pod, generation))
+        else:
+            self.events.record("dns_lookup_failed", pod.service_name)
+            self.env.schedule(
+                lookup.duration + self.spec.dns_refresh_rate, self._resolve, (pod, generation)
+            )
+
+    def _connected(self, argument: Any) -> None:
+        pod, generation = argument
+        if pod.generation != generation or pod.deleting:
+            return
+        pod.sidecar_ready = True
+        self.on_ready(pod)

@@ -1,0 +1,151 @@
+"""Cluster events and per-service replica and readiness statistics.
+
+Like every other figure in the summary these cover the measured window: events during
+warm-up are forgotten when the window starts (the replica count is carried over as the
+window's starting value).
+
+Kinds recorded: ``pod_created``, ``pod_ready``, ``pod_unready``, ``pod_deleted``,
+``container_restart``, ``scale_up``, ``scale_down``, ``node_ready``,
+``node_terminated``, plus ``dns_lookup_failed`` (a sidecar could not resolve the control
+plane) and ``probe_failed``. Pods that exist when the run starts are not "created".
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+EVENT_KINDS = (
+    "pod_created",
+    "pod_ready",
+    "pod_unready",
+    "pod_deleted",
+    "container_restart",
+    "scale_up",
+    "scale_down",
+    "node_ready",
+    "node_terminated",
+)
+
+
+class ReplicaHistory:
+    """``spec.replicas`` of one Deployment over the window: extremes, mean, direction."""
+
+    def __init__(self, replicas: int, now: float) -> None:
+        self.current = replicas
+        self.since = now
+        self.start = now
+        self.area = 0.0
+        self.minimum = replicas
+        self.maximum = replicas
+        self.scale_ups = 0
+        self.scale_downs = 0
+        self.reversals = 0
+        self.last_direction = 0
+
+    def restart(self, now: float) -> None:
+        """Begin the measured window with the current count."""
+        self.since = self.start = now
+        self.area = 0.0
+        self.minimum = self.maximum = self.current
+        self.scale_ups = self.scale_downs = self.reversals = 0
+        self.last_direction = 0
+
+    def change(self, replicas: int, now: float) -> int:
+        """Record a new replica count; returns the direction (+1, -1 or 0)."""
+        if replicas == self.current:
+            return 0
+        direction = 1 if replicas > self.current else -1
+        self.area += self.current * (now - self.since)
+        self.since = now
+        self.current = replicas
+        self.minimum = min(self.minimum, replicas)
+        self.maximum = max(self.maximum, replicas)
+        if direction > 0:
+            self.scale_ups += 1
+        else:
+            self.scale_downs += 1
+        if self.last_direction and direction != self.last_direction:
+            self.reversals += 1
+        self.last_direction = direction
+        return direction
+
+    def summary(self, now: float) -> dict[str, Any]:
+        length = now - self.start
+        area = self.area + self.current * (now - self.since)
+        return {
+            "min": self.minimum,
+            "max": self.maximum,
+            "mean": area / length if length > 0 else float(self.current),
+            "final": self.current,
+            "scale_ups": self.scale_ups,
+            "scale_downs": self.scale_downs,
+            "reversals": self.reversals,
+        }
+
+
+class EventLog:
+    """Counts events by kind and keeps per-service readiness and replica statistics."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[str] = Counter()
+        self.by_service: dict[str, Counter[str]] = {}
+        self.ready_delays: dict[str, list[float]] = {}
+        self.transitions: dict[str, int] = {}
+        self.replicas: dict[str, ReplicaHistory] = {}
+
+    def add_service(self, name: str, replicas: int, now: float) -> None:
+        self.by_service[name] = Counter()
+        self.ready_delays[name] = []
+        self.transitions[name] = 0
+        self.replicas[name] = ReplicaHistory(replicas, now)
+
+    def record(self, kind: str, service: str | None = None) -> None:
+        self.counts[kind] += 1
+        if service is not None:
+            self.by_service[service][kind] += 1
+
+    def readiness_changed(self, service: str, ready: bool) -> None:
+        self.transitions[service] += 1
+        self.record("pod_ready" if ready else "pod_unready", service)
+
+    def first_ready(self, service: str, delay: float) -> None:
+        """A pod turned Ready for the first time, ``delay`` after it was created."""
+        self.ready_delays[service].append(delay)
+
+    def replicas_changed(self, service: str, replicas: int, now: float) -> None:
+        direction = self.replicas[service].change(replicas, now)
+        if direction > 0:
+            self.record("scale_up", service)
+        elif direction < 0:
+            self.record("scale_down", service)
+
+    def start_window(self, now: float) -> None:
+        self.counts.clear()
+        for name in self.by_service:
+            self.by_service[name].clear()
+            self.ready_delays[name].clear()
+            self.transitions[name] = 0
+            self.replicas[name].restart(now)
+
+    def summary(self) -> dict[str, int]:
+        counts = {kind: self.counts.get(kind, 0) for kind in EVENT_KINDS}
+        for kind, count in sorted(self.counts.items()):
+            counts.setdefault(kind, count)
+        return counts
+
+    def readiness_summary(self, service: str) -> dict[str, Any]:
+        delays = sorted(self.ready_delays[service])
+        ready_delay: dict[str, Any]
+        if delays:
+            middle = len(delays) // 2
+            p50 = delays[middle] if len(delays) % 2 else (delays[middle - 1] + delays[middle]) / 2
+            ready_delay = {
+                "count": len(delays),
+                "mean": round(sum(delays) / len(delays), 6),
+                "p50": round(p50, 6),
+                "max": round(delays[-1], 6),
+            }
+        else:
+            ready_delay = {"count": 0, "mean": None, "p50": None, "max": None}
+        return {"transitions": self.transitions[service], "ready_delay_s": ready_delay}
