@@ -58,6 +58,61 @@ def print_summary(summary: dict[str, Any], console: Console) -> None:
     latency.add_row(*(_num(summary["latency_ms"][k], 3) for k in LATENCY_KEYS))
     console.print(latency)
     console.print(_services_table(summary["services"]))
+    if _has_kubernetes_activity(summary):
+        console.print(_kubernetes_table(summary["services"]))
+        events = summary.get("events_by_kind", {})
+        happened = ", ".join(f"{kind} {count:,}" for kind, count in events.items() if count)
+        console.print(f"Cluster events: {happened or 'none'}")
+
+
+def _has_kubernetes_activity(summary: dict[str, Any]) -> bool:
+    if any(summary.get("events_by_kind", {}).values()):
+        return True
+    return any("hpa" in service for service in summary["services"].values())
+
+
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.1f}"
+
+
+def _kubernetes_table(services: dict[str, Any]) -> Table:
+    table = Table(title="Replicas and readiness", title_justify="left")
+    for column in [
+        "service",
+        "replicas min",
+        "max",
+        "mean",
+        "final",
+        "ups",
+        "downs",
+        "reversals",
+        "ready flips",
+        "ready delay mean s",
+        "max s",
+        "unavailable",
+    ]:
+        table.add_column(column, justify="left" if column == "service" else "right")
+    for name, s in services.items():
+        replicas = s.get("replicas")
+        readiness = s.get("readiness")
+        if replicas is None or readiness is None:
+            continue
+        delay = readiness["ready_delay_s"]
+        table.add_row(
+            name,
+            str(replicas["min"]),
+            str(replicas["max"]),
+            f"{replicas['mean']:.1f}",
+            str(replicas["final"]),
+            str(replicas["scale_ups"]),
+            str(replicas["scale_downs"]),
+            str(replicas["reversals"]),
+            str(readiness["transitions"]),
+            _seconds(delay["mean"]),
+            _seconds(delay["max"]),
+            _num(s.get("unavailable", 0)),
+        )
+    return table
 
 
 def _services_table(services: dict[str, Any]) -> Table:
@@ -100,6 +155,7 @@ COMPARE_ROWS: list[tuple[str, tuple[str, ...]]] = [
     ("failed", ("requests", "failed")),
     ("timed out", ("requests", "timed_out")),
     ("rejected", ("requests", "rejected")),
+    ("unavailable", ("requests", "unavailable")),
     ("attempts", ("attempts",)),
     ("retries", ("retries",)),
     ("throughput/s", ("throughput_rps",)),
@@ -112,11 +168,31 @@ COMPARE_ROWS: list[tuple[str, tuple[str, ...]]] = [
 ]
 
 
+SERVICE_COMPARE_ROWS: list[tuple[str, tuple[str, ...], int]] = [
+    ("util", ("utilization",), 3),
+    ("pod max/mean", ("pods", "share_max_over_mean"), 3),
+    ("replicas max", ("replicas", "max"), 0),
+    ("replicas mean", ("replicas", "mean"), 1),
+    ("reversals", ("replicas", "reversals"), 0),
+    ("ready delay mean s", ("readiness", "ready_delay_s", "mean"), 1),
+]
+
+
 def _dig(document: dict[str, Any], path: tuple[str, ...]) -> Any:
     value: Any = document
     for key in path:
+        if not isinstance(value, dict) or key not in value:
+            return None
         value = value[key]
     return value
+
+
+def _cell(value: Any, digits: int) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return f"{value:,.{digits}f}"
 
 
 def compare_table(summaries: list[dict[str, Any]]) -> Table:
@@ -126,18 +202,12 @@ def compare_table(summaries: list[dict[str, Any]]) -> Table:
     for summary in summaries:
         table.add_column(summary["variant"], justify="right")
     for label, path in COMPARE_ROWS:
-        table.add_row(label, *(_num(_dig(s, path), 3) for s in summaries))
+        table.add_row(label, *(_cell(_dig(s, path), 3) for s in summaries))
     service_names = list(summaries[0]["services"])
     for name in service_names:
-        for label, key in [("util", "utilization"), ("pod max/mean", "share_max_over_mean")]:
-            cells = []
-            for summary in summaries:
-                service = summary["services"].get(name)
-                if service is None:
-                    cells.append("-")
-                elif key == "utilization":
-                    cells.append(f"{service['utilization']:.3f}")
-                else:
-                    cells.append(f"{service['pods'][key]:.3f}")
+        for label, path, digits in SERVICE_COMPARE_ROWS:
+            cells = [_cell(_dig(s["services"].get(name, {}), path), digits) for s in summaries]
+            if all(cell == "-" for cell in cells):
+                continue
             table.add_row(f"{name} {label}", *cells)
     return table
