@@ -17,7 +17,8 @@ node's DNS answers is answered. A query that gets no answer ends the lookup with
 failure: glibc's ``res_nsearch`` and c-ares' ``ares_search`` move to the next search
 suffix only on NXDOMAIN or an empty answer, not on a timeout.
 
-Which names exist: the Service names of the cluster, ``<service>.<namespace>.svc.<domain>``.
+Which names exist: those the caller names (``known``), or by default any name of the form
+of a Service, ``<service>.<namespace>.svc.<domain>``.
 """
 
 from __future__ import annotations
@@ -36,6 +37,12 @@ ANSWER_TIME = 0.001
 _SERVICE_NAME = re.compile(r"[^.]+\.[^.]+\.svc\." + re.escape(CLUSTER_DOMAIN))
 
 
+def service_fqdn(name: str) -> str:
+    """``istiod.istio-system.svc`` -> ``istiod.istio-system.svc.cluster.local``."""
+    name = name.rstrip(".")
+    return f"{name}.{CLUSTER_DOMAIN}" if name.endswith(".svc") else name
+
+
 class Lookup(NamedTuple):
     """The outcome of one lookup: resolved or not, and how long it took."""
 
@@ -51,7 +58,10 @@ CARES_DEFAULT_TRIES = 4
 class Resolver:
     """A pod's stub resolver as its ``dnsConfig`` sets it (``library``: glibc or c-ares)."""
 
-    def __init__(self, config: DNSConfig, library: str = "glibc") -> None:
+    def __init__(
+        self, config: DNSConfig, library: str = "glibc", known: set[str] | None = None
+    ) -> None:
+        self.known = known
         self.searches = list(config.searches)
         self.ndots = config.ndots
         given = {option.name for option in config.options}
@@ -71,6 +81,11 @@ class Resolver:
             return [name, *suffixed]
         return [*suffixed, name]
 
+    def exists(self, name: str) -> bool:
+        if self.known is not None:
+            return name in self.known
+        return _SERVICE_NAME.fullmatch(name) is not None
+
     def lookup(self, name: str, node: Node, now: float) -> Lookup:
         """Resolve ``name`` from a pod on ``node``, starting at ``now``."""
         elapsed = 0.0
@@ -86,6 +101,6 @@ class Resolver:
             if not answered:
                 return Lookup(False, elapsed, queries)
             elapsed += ANSWER_TIME
-            if _SERVICE_NAME.fullmatch(candidate):
+            if self.exists(candidate):
                 return Lookup(True, elapsed, queries)
         return Lookup(False, elapsed, queries)

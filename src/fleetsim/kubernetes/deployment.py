@@ -118,12 +118,14 @@ class Deployment:
         active = self.active_pods()
         new = [pod for pod in active if pod.revision == self.revision]
         old = [pod for pod in active if pod.revision != self.revision]
-        if not old:
-            self._scale_replica_set(new, self.replicas)
-        elif self.spec.strategy.type == "Recreate":
-            self._delete(old)
-            if not any(pod.revision != self.revision for pod in self.pods):
+        if self.spec.strategy.type == "Recreate":
+            # oldPodsRunning: new pods only once every old one is gone, terminating included.
+            if any(pod.revision != self.revision for pod in self.pods):
+                self._delete(old)
+            else:
                 self._scale_replica_set(new, self.replicas)
+        elif not old:
+            self._scale_replica_set(new, self.replicas)
         else:
             self._roll(new, old)
 

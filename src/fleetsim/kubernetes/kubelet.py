@@ -208,6 +208,12 @@ class Kubelet:
             return
         now = self.env.now
         self.account_cpu(pod, now)
+        # Detach first: a kill answers the probes the app still holds, and those answers
+        # must find their worker already stale.
+        pod.container = None
+        pod.generation += 1
+        if pod in self.running:
+            self.running.remove(pod)
         if kill:
             container.kill()
         else:
@@ -215,10 +221,6 @@ class Kubelet:
         pod.received_past += container.received
         pod.deployment.service.retire_container(container, now)
         container.received = 0
-        pod.container = None
-        pod.generation += 1
-        if pod in self.running:
-            self.running.remove(pod)
 
     # --- termination ---------------------------------------------------------------
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from fleetsim.cluster.dns import Resolver
+from fleetsim.cluster.dns import Resolver, service_fqdn
 
 if TYPE_CHECKING:
     from fleetsim.engine.environment import Environment
@@ -41,7 +41,9 @@ class SidecarStartup:
     ) -> None:
         self.env = env
         self.spec = spec
-        self.resolver = Resolver(dns_config, library="c-ares")
+        # istiod is up: its Service name is the one name that resolves here.
+        known = {service_fqdn(spec.discovery_address)}
+        self.resolver = Resolver(dns_config, library="c-ares", known=known)
         self.events = events
         self.on_ready = on_ready
 
@@ -57,10 +59,15 @@ class SidecarStartup:
         if lookup.resolved:
             self.env.schedule(lookup.duration, self._connected, (pod, generation))
         else:
-            self.events.record("dns_lookup_failed", pod.service_name)
-            self.env.schedule(
-                lookup.duration + self.spec.dns_refresh_rate, self._resolve, (pod, generation)
-            )
+            self.env.schedule(lookup.duration, self._lookup_failed, (pod, generation))
+
+    def _lookup_failed(self, argument: Any) -> None:
+        """The lookup gave up; Envoy resolves again after ``dnsRefreshRate``."""
+        pod, generation = argument
+        if pod.generation != generation or pod.deleting:
+            return
+        self.events.record("dns_lookup_failed", pod.service_name)
+        self.env.schedule(self.spec.dns_refresh_rate, self._resolve, (pod, generation))
 
     def _connected(self, argument: Any) -> None:
         pod, generation = argument
