@@ -117,16 +117,16 @@ class AppContainer:
     def accept(self, request: Request, try_number: int) -> None:
         """An attempt arrives: serve it, queue it, or answer 503.
 
-        A stopped container has no workers and a negative queue limit, so a refused
-        connection costs the hot path nothing until the last branch.
+        A stopped container has no workers, a negative queue limit and no error draws, so
+        a refused connection costs the hot path nothing until the last branches.
         """
         now = self.env.now
         service = self.service
-        if self.busy < self.workers:
+        if self.error_draws is not None and next(self.error_draws) < self.error_rate:
             self.received += 1
-            if self.error_draws is not None and next(self.error_draws) < self.error_rate:
-                self._error(request, try_number)
-                return
+            self._error(request, try_number)
+        elif self.busy < self.workers:
+            self.received += 1
             service.in_system += 1
             self.busy += 1
             duration = next(self.service_times) * self.slowdown
@@ -139,9 +139,6 @@ class AppContainer:
                 self.env.add_to_instant(done, *event)
         elif len(self.queue) < self.queue_limit:
             self.received += 1
-            if self.error_draws is not None and next(self.error_draws) < self.error_rate:
-                self._error(request, try_number)
-                return
             service.in_system += 1
             self.queue.append((request, try_number, now))
         elif not self.accepting:
@@ -149,9 +146,6 @@ class AppContainer:
             request.route.on_response(request, try_number, CONNECT_FAILURE, self)
         else:
             self.received += 1
-            if self.error_draws is not None and next(self.error_draws) < self.error_rate:
-                self._error(request, try_number)
-                return
             service.rejected += 1
             self.refused += 1
             request.route.on_response(request, try_number, OVERFLOW_503, self)
@@ -226,6 +220,7 @@ class AppContainer:
         self.accepting = False
         self.workers = 0
         self.queue_limit = -1
+        self.error_draws = None
 
     def kill(self) -> None:
         """SIGKILL: queued attempts are reset now, those in service when they would end.

@@ -106,7 +106,10 @@ class Kubelet:
         self.update_ready(pod)
 
     def launch_container(self, pod: Pod, *, warm: bool) -> AppContainer:
-        """Create the app container of ``pod`` (``warm``: as if it had run for long)."""
+        """Create the app container of ``pod``.
+
+        ``warm``: the app has run long enough that its warm-up and decay are over.
+        """
         deployment = pod.deployment
         now = self.env.now
         spec = deployment.spec
@@ -125,8 +128,8 @@ class Kubelet:
         pod.phase = RUNNING
         cold = spec.cold_start
         if warm:
-            pod.app_started = now - 10 * (cold.warmup_duration + cold.decay + 3600.0)
-            pod.warm_until = pod.app_started
+            pod.warm_until = now - cold.decay
+            pod.app_started = pod.warm_until - cold.warmup_duration
             pod.started = True
             pod.app_ready = True
         else:
@@ -184,7 +187,7 @@ class Kubelet:
         if container is None or pod.deleting:
             return
         now = self.env.now
-        ran = now - (pod.app_started or now)
+        ran = now - pod.app_started if pod.app_started is not None else 0.0
         if ran >= BACKOFF_RESET_AFTER:
             pod.restart_count = 0
         delay = min(INITIAL_CONTAINER_BACKOFF * 2**pod.restart_count, MAX_CONTAINER_BACKOFF)
