@@ -16,9 +16,11 @@ from fleetsim.kubernetes.cluster import Cluster
 from fleetsim.mesh.load_balancer import make_load_balancer
 from fleetsim.mesh.retry import RetryPolicy
 from fleetsim.mesh.route import NoHealthyUpstream, Route
+from fleetsim.mesh.service_mesh import ServiceMesh
 from fleetsim.metrics.collector import Collector, latency_block, spread
 from fleetsim.metrics.events import EventLog
 from fleetsim.metrics.histogram import Accumulator
+from fleetsim.metrics.proxies import ProxyFigures
 from fleetsim.result import Result
 from fleetsim.scenario.loader import LoadedScenario
 from fleetsim.scenario.schema import Route as RouteSpec
@@ -42,6 +44,12 @@ class Simulation:
         self.services = {s.name: Service(s) for s in self.spec.services}
         self.routes = {name: self._build_route(name) for name in self.services}
         self.events = EventLog()
+        self.mesh: ServiceMesh | None = None
+        self._retries_at_start: dict[str, int] = {}
+        self.proxy_figures: ProxyFigures | None = None
+        if self.spec.mesh is not None:
+            self.mesh = ServiceMesh(self.env, self.streams, self.spec, self.services, self.events)
+            self.proxy_figures = ProxyFigures(self.mesh)
         self.cluster = Cluster(
             self.env,
             self.streams,
@@ -50,9 +58,10 @@ class Simulation:
             self.routes,
             self.events,
             {s.name: self._service_streams(s) for s in self.spec.services},
+            self.mesh,
         )
         self.sources = [
-            TrafficSource(self.env, t, self.routes[t.target], self.streams)
+            TrafficSource(self.env, t, self._entry(t.target), self.streams)
             for t in self.spec.traffic
         ]
         self.collector = Collector(
@@ -63,6 +72,12 @@ class Simulation:
             self.sources,
             self._kubernetes_columns,
         )
+
+    def _entry(self, target: str) -> Any:
+        """Where external traffic goes: the ingress gateway in a mesh, else the route."""
+        if self.mesh is not None:
+            return self.mesh.entry(target)
+        return self.routes[target]
 
     def _service_streams(self, spec: Any) -> tuple[Any, Any]:
         times = service_time_stream(
@@ -79,12 +94,15 @@ class Simulation:
         utilization = None
         if self.cluster.metrics_server is not None:
             utilization = self.cluster.metrics_server.utilization(name)
-        return {
+        columns: dict[str, Any] = {
             "replicas": deployment.replicas,
             "pods": len(pods),
             "ready_pods": sum(1 for pod in pods if pod.ready),
             "cpu_utilization": None if utilization is None else round(utilization, 6),
         }
+        if self.proxy_figures is not None:
+            columns.update(self.proxy_figures.sample(name))
+        return columns
 
     def _route_spec(self, destination: str) -> RouteSpec | None:
         for route in self.spec.routes:
@@ -126,6 +144,9 @@ class Simulation:
             self._advance_to(warmup, interval, total, progress, measure=False)
             self.collector.start_window(warmup)
             self.events.start_window(warmup)
+            self._retries_at_start = {n: r.retry_count for n, r in self.routes.items()}
+            if self.proxy_figures is not None:
+                self.proxy_figures.start_window()
             self._advance_to(total, interval, total, progress, measure=True)
         finally:
             if collecting:
@@ -197,7 +218,7 @@ class Simulation:
                 "unavailable": unavailable,
             },
             "attempts": attempts,
-            "retries": sum(route.retry_count for route in self.routes.values()),
+            "retries": sum(s["retries"] for s in services.values()),
             "throughput_rps": total_requests / duration,
             "latency_ms": latency_block(client_latency, ["p50", "p90", "p99", "p999", "p9999"]),
             "services": services,
@@ -231,7 +252,7 @@ class Simulation:
             "failed": totals.errors + totals.rejected + totals.unavailable,
             "rejected": totals.rejected,
             "unavailable": totals.unavailable,
-            "retries": self.routes[name].retry_count,
+            "retries": self.routes[name].retry_count - self._retries_at_start.get(name, 0),
             "utilization": totals.busy_area / totals.capacity_area if totals.capacity_area else 0.0,
             "in_flight_mean": totals.in_system_area / self.spec.duration,
             "latency_ms": latency_block(totals.latency, ["p50", "p90", "p99", "p999"]),
@@ -246,6 +267,11 @@ class Simulation:
             "replicas": self.events.replicas[name].summary(self.env.now),
             "readiness": self.events.readiness_summary(name),
         }
+        if self.proxy_figures is not None:
+            summary.update(self.proxy_figures.summary(name, self.spec.duration))
+            summary["restarts"]["app"] = self.events.by_service[name]["container_restart"]
+        summary["ejections"] = self.events.by_service[name]["outlier_ejection"]
+        summary.setdefault("overflows", 0)
         autoscaler = self.cluster.autoscalers.get(name)
         if autoscaler is not None:
             decision = autoscaler.last_decision

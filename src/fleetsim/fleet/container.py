@@ -56,6 +56,7 @@ class AppContainer:
 
     __slots__ = (
         "_finish",
+        "_saved",
         "accepting",
         "busy",
         "env",
@@ -66,6 +67,7 @@ class AppContainer:
         "heap",
         "index",
         "name",
+        "paused",
         "pod",
         "probe_time",
         "queue",
@@ -107,6 +109,8 @@ class AppContainer:
         self.probe_time = probe_time
         self.slowdown = 1.0
         self.accepting = True
+        self.paused = False
+        self._saved: tuple[int, int, Iterator[float] | None] | None = None
         self.finish_status = OK
         self.busy = 0
         self.queue: deque[Attempt] = deque()
@@ -218,9 +222,38 @@ class AppContainer:
     def stop_accepting(self) -> None:
         """SIGTERM: the app closes its listener and finishes what it holds."""
         self.accepting = False
+        self.paused = False
         self.workers = 0
         self.queue_limit = -1
         self.error_draws = None
+
+    def pause(self) -> None:
+        """Nothing reaches the app for a while (its sidecar restarts): refuse, keep state."""
+        if not self.accepting:
+            return
+        self._saved = (self.workers, self.queue_limit, self.error_draws)
+        self.stop_accepting()
+        self.paused = True
+
+    def resume(self) -> None:
+        """The path to the app is back: accept again with the saved settings."""
+        if not self.paused or self._saved is None:
+            return
+        self.workers, self.queue_limit, self.error_draws = self._saved
+        self._saved = None
+        self.paused = False
+        self.accepting = True
+        while self.busy < self.workers and self.queue:
+            self._start_queued()
+
+    def _start_queued(self) -> None:
+        attempt = self.queue.popleft()
+        duration = (
+            next(self.service_times) if attempt[1] >= 0 else self.probe_time
+        ) * self.slowdown
+        self.service.busy_time += duration
+        self.busy += 1
+        self.env.schedule(duration, self._finish, attempt)
 
     def kill(self) -> None:
         """SIGKILL: queued attempts are reset now, those in service when they would end.

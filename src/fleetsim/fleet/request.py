@@ -9,7 +9,7 @@ with ``try_number`` ``PROBE`` (see ``kubernetes.probes``).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from fleetsim.fleet.traffic import TrafficSource
@@ -23,6 +23,8 @@ PER_TRY_TIMEOUT = 3  # no answer within perTryTimeout (Envoy answers 504 itself)
 CONNECT_FAILURE = 4  # nothing listens at the endpoint any more (Envoy: 503 UF)
 RESET = 5  # the container died with the attempt in it (Envoy: 503 UC/UR)
 NO_HEALTHY_UPSTREAM = 6  # the client's endpoint list is empty (Envoy: 503 UH, not retried)
+ROUTE_TIMEOUT = 7  # the route's overall timeout ran out (Envoy: 504 UT, not retried)
+CIRCUIT_OPEN = 8  # a circuit breaker refused the try (Envoy: 503 UO, not retried)
 
 PROBE = -1
 """``try_number`` of a kubelet probe: served like a request, never counted as one."""
@@ -33,14 +35,16 @@ Attempt = tuple["Request", int, float]
 class Request:
     """One request of a traffic source, alive from its first try to its final outcome."""
 
-    __slots__ = ("done", "route", "source", "started", "try_number")
+    __slots__ = ("connection", "done", "route", "source", "started", "tried", "try_number")
 
-    def __init__(self, source: TrafficSource, route: Route, started: float) -> None:
-        self.source = source
-        self.route = route
+    def __init__(self, source: Any, route: Any, started: float) -> None:
+        self.source: TrafficSource = source
+        self.route: Route = route
         self.started = started
         self.try_number = 0
         self.done = False
+        self.connection: Any = None  # in a mesh: the upstream connection of the current try
+        self.tried: list[Any] | None = None  # in a mesh: hosts of failed tries, for retries
 
     def __repr__(self) -> str:
         state = "done" if self.done else "pending"

@@ -17,7 +17,14 @@ from typing import TYPE_CHECKING, Any
 
 from fleetsim.engine.timers import FixedDelayDeadlines
 from fleetsim.fleet.load_profile import arrival_times, build_profile
-from fleetsim.fleet.request import ERROR_503, OVERFLOW_503, PER_TRY_TIMEOUT, Request
+from fleetsim.fleet.request import (
+    CIRCUIT_OPEN,
+    ERROR_503,
+    OVERFLOW_503,
+    PER_TRY_TIMEOUT,
+    ROUTE_TIMEOUT,
+    Request,
+)
 from fleetsim.metrics.histogram import INVERSE_LOG_GAMMA, MIN_VALUE, OFFSET, Histogram
 
 if TYPE_CHECKING:
@@ -71,7 +78,6 @@ class TrafficSource:
         self.timed_out = 0
         self.rejected = 0
         self.errored = 0
-        self.unavailable = 0
         self.unavailable = 0
 
     @staticmethod
@@ -146,9 +152,9 @@ class TrafficSource:
         """The request's last try failed with ``status`` and no retry is left."""
         request.done = True
         self.requests_failed += 1
-        if status == PER_TRY_TIMEOUT:
+        if status in (PER_TRY_TIMEOUT, ROUTE_TIMEOUT):
             self.timed_out += 1
-        elif status == OVERFLOW_503:
+        elif status in (OVERFLOW_503, CIRCUIT_OPEN):
             self.rejected += 1
         elif status == ERROR_503:
             self.errored += 1

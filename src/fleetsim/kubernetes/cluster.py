@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from fleetsim.fleet.distributions import service_time_stream
 from fleetsim.fleet.node import Node
 from fleetsim.kubernetes.deployment import Deployment
 from fleetsim.kubernetes.endpoints import EndpointsController
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from fleetsim.fleet.service import Service
     from fleetsim.fleet.traffic import TrafficSource
     from fleetsim.mesh.route import Route
+    from fleetsim.mesh.service_mesh import ServiceMesh
     from fleetsim.metrics.events import EventLog
     from fleetsim.scenario.kubernetes import Event
     from fleetsim.scenario.schema import Spec
@@ -47,17 +49,31 @@ class Cluster:
         routes: dict[str, Route],
         events: EventLog,
         streams_for: dict[str, tuple[Iterator[float], Iterator[float] | None]],
+        mesh: ServiceMesh | None = None,
     ) -> None:
         self.env = env
         self.streams = streams
         self.spec = spec
         self.events = events
         self.routes = routes
+        self.mesh = mesh
+        self.after_calls = {
+            s.name: service_time_stream(
+                s.service_time_after_calls, streams, f"service/{s.name}/after-calls"
+            )
+            for s in spec.services
+            if s.service_time_after_calls is not None
+        }
         self.nodes: list[Node] = []
         self.node_lifecycle = NodeLifecycle(self)
         self.scheduler = Scheduler(self)
         self.kubelet = Kubelet(self)
-        self.endpoints = EndpointsController(env, spec.cluster.endpoint_propagation_delay, routes)
+        subscribers: dict[str, Any] = dict(mesh.fanouts) if mesh is not None else dict(routes)
+        self.endpoints = EndpointsController(
+            env, spec.cluster.endpoint_propagation_delay, subscribers
+        )
+        if mesh is not None:
+            mesh.kubelet = self.kubelet
         self.deployments: dict[str, Deployment] = {}
         for service_spec in spec.services:
             times, errors = streams_for[service_spec.name]

@@ -17,11 +17,13 @@ if TYPE_CHECKING:
     from fleetsim.engine.environment import Environment
     from fleetsim.fleet.container import AppContainer
     from fleetsim.kubernetes.deployment import Deployment
-    from fleetsim.mesh.route import Route
 
 
 class EndpointsController:
-    def __init__(self, env: Environment, delay: float, routes: dict[str, Route]) -> None:
+    """Publishes each service's ready endpoints to its subscriber: the shared client
+    route, or in a mesh istiod's EDS fan-out to every proxy's cluster."""
+
+    def __init__(self, env: Environment, delay: float, routes: dict[str, Any]) -> None:
         self.env = env
         self.delay = delay
         self.routes = routes

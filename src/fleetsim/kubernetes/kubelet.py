@@ -33,6 +33,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from fleetsim.fleet.calls import CallingContainer
 from fleetsim.fleet.container import AppContainer
 from fleetsim.kubernetes.pod import RUNNING
 from fleetsim.kubernetes.probes import start_probes
@@ -113,16 +114,36 @@ class Kubelet:
         deployment = pod.deployment
         now = self.env.now
         spec = deployment.spec
-        container = AppContainer(
-            self.env,
-            deployment.service,
-            pod.index,
-            pod.zone or "",
-            deployment.service_times,
-            deployment.error_draws,
-            pod=pod,
-            probe_time=spec.probe_service_time,
-        )
+        mesh = self.cluster.mesh
+        if mesh is not None and pod.proxy is None:
+            mesh.add_pod(pod)
+        container: AppContainer
+        if spec.calls:
+            outbound = pod.proxy.routes if pod.proxy is not None else self.cluster.routes
+            container = CallingContainer(
+                self.env,
+                deployment.service,
+                pod.index,
+                pod.zone or "",
+                deployment.service_times,
+                deployment.error_draws,
+                calls=[outbound[c.service] for c in spec.calls for _ in range(c.count)],
+                parallel=spec.call_mode == "parallel",
+                after_calls=self.cluster.after_calls.get(deployment.name),
+                pod=pod,
+                probe_time=spec.probe_service_time,
+            )
+        else:
+            container = AppContainer(
+                self.env,
+                deployment.service,
+                pod.index,
+                pod.zone or "",
+                deployment.service_times,
+                deployment.error_draws,
+                pod=pod,
+                probe_time=spec.probe_service_time,
+            )
         pod.generation += 1
         pod.container = container
         pod.phase = RUNNING
@@ -283,6 +304,8 @@ class Kubelet:
             self._stop_container(pod, kill=True)
         pod.deleted = True
         pod.generation += 1
+        if self.cluster.mesh is not None:
+            self.cluster.mesh.remove_pod(pod)
         self.events.record("pod_deleted", pod.service_name)
         self.cluster.scheduler.release(pod)
         pod.deployment.pods_changed()

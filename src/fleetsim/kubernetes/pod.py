@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from fleetsim.fleet.container import AppContainer
     from fleetsim.fleet.node import Node
     from fleetsim.kubernetes.deployment import Deployment
+    from fleetsim.mesh.proxy import SidecarProxy
 
 PENDING = "Pending"
 RUNNING = "Running"
@@ -50,6 +51,7 @@ class Pod:
         "name",
         "node",
         "phase",
+        "proxy",
         "ready",
         "ready_transition",
         "received_past",
@@ -74,6 +76,7 @@ class Pod:
         self.zone: str | None = None
         self.bound_at: float | None = None
         self.container: AppContainer | None = None
+        self.proxy: SidecarProxy | None = None  # its Envoy, in a mesh
         self.app_started: float | None = None
         self.warm_until = 0.0
         self.sidecar_ready = deployment.sidecar is None

@@ -34,11 +34,18 @@ class LoadBalancer:
     tracks_active = False
     pick: Callable[[], Any]
 
-    def __init__(self, streams: RandomStreams, name: str, empty: Any = None) -> None:
+    def __init__(
+        self,
+        streams: RandomStreams,
+        name: str,
+        empty: Any = None,
+        active: dict[Any, int] | None = None,
+    ) -> None:
         self._generator = streams.generator(name)
         self.empty = empty
         self.hosts: list[Any] = []
-        self.active: dict[Any, int] = {}
+        # Active requests per host; shared by the balancers of one cluster's priorities.
+        self.active: dict[Any, int] = {} if active is None else active
         self.pick = functools.partial(next, itertools.repeat(empty))
 
     def set_hosts(self, hosts: Sequence[Any]) -> None:
@@ -80,9 +87,10 @@ class LeastRequest(LoadBalancer):
         streams: RandomStreams,
         name: str,
         empty: Any = None,
+        active: dict[Any, int] | None = None,
         choice_count: int = DEFAULT_CHOICE_COUNT,
     ) -> None:
-        super().__init__(streams, name, empty)
+        super().__init__(streams, name, empty, active)
         self.choice_count = choice_count
         self._draws: Iterator[int] = iter(())
 
@@ -103,13 +111,19 @@ class LeastRequest(LoadBalancer):
 
 
 def make_load_balancer(
-    policy: str, streams: RandomStreams, name: str, empty: Any = None
+    policy: str,
+    streams: RandomStreams,
+    name: str,
+    empty: Any = None,
+    *,
+    active: dict[Any, int] | None = None,
+    choice_count: int = DEFAULT_CHOICE_COUNT,
 ) -> LoadBalancer:
     """The balancer for a route's ``loadBalancer`` policy name, with no hosts yet."""
     if policy == "ROUND_ROBIN":
-        return RoundRobin(streams, name, empty)
+        return RoundRobin(streams, name, empty, active)
     if policy == "RANDOM":
-        return Random(streams, name, empty)
+        return Random(streams, name, empty, active)
     if policy == "LEAST_REQUEST":
-        return LeastRequest(streams, name, empty)
+        return LeastRequest(streams, name, empty, active, choice_count)
     raise ValueError(f"unknown load balancer policy {policy!r}")

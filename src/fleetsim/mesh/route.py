@@ -16,7 +16,14 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from fleetsim.engine.timers import FixedDelayDeadlines
-from fleetsim.fleet.request import NO_HEALTHY_UPSTREAM, OK, PER_TRY_TIMEOUT, Request
+from fleetsim.fleet.request import (
+    CIRCUIT_OPEN,
+    NO_HEALTHY_UPSTREAM,
+    OK,
+    PER_TRY_TIMEOUT,
+    ROUTE_TIMEOUT,
+    Request,
+)
 
 if TYPE_CHECKING:
     from fleetsim.engine.environment import Environment
@@ -114,6 +121,196 @@ class Route:
             and request.try_number < retries.attempts
             and status in retries.retriable
         ):
+            request.try_number += 1
+            self.retry_count += 1
+            delay = retries.backoff(request.try_number)
+            self.env.schedule(delay, self._retry_later, request)
+        else:
+            request.source.fail(request, status)
+
+    def _retry(self, request: Request) -> None:
+        if not request.done:
+            self.send(request)
+
+
+class ProxyRoute:
+    """Envoy's router in one proxy, for calls to one destination (a mesh route).
+
+    Compared with :class:`Route` (a single client-side router), each try here also
+    goes through the proxy's upstream cluster: a worker thread's connection to the
+    chosen host (opened on demand, with a set-up time), the circuit breakers, and the
+    outlier detector, which hears every answer. On top of the retry policy it applies
+    the ``previous_hosts`` retry predicate (a retry re-picks up to
+    ``retryHostSelectionAttempts`` times to avoid the hosts already tried) and the
+    VirtualService ``timeout`` over the whole request.
+
+    A per-try or route timeout resets the try: its connection is closed (HTTP/1.1) or
+    its stream dropped (HTTP/2), and it stops counting as active at once, as Envoy
+    resets the upstream request.
+    """
+
+    __slots__ = (
+        "_deliver_later",
+        "_per_try_timers",
+        "_retry_later",
+        "_route_timers",
+        "_workers",
+        "cluster",
+        "env",
+        "proxy",
+        "reselect",
+        "retries",
+        "retry_count",
+        "service",
+        "setup_time",
+    )
+
+    def __init__(
+        self,
+        env: Environment,
+        service: Service,
+        cluster: Any,
+        retries: RetryPolicy | None,
+        *,
+        timeout: float | None,
+        workers: Any,
+        setup_time: float,
+        reselect: int,
+    ) -> None:
+        self.env = env
+        self.service = service
+        self.cluster = cluster
+        self.proxy = cluster.proxy
+        self.retries = retries
+        self.retry_count = 0
+        self.reselect = reselect
+        self.setup_time = setup_time
+        self._workers = workers
+        self._per_try_timers: FixedDelayDeadlines | None = None
+        if retries is not None and retries.per_try_timeout is not None:
+            self._per_try_timers = FixedDelayDeadlines(
+                env, retries.per_try_timeout, self._per_try_timeout
+            )
+        self._route_timers = (
+            FixedDelayDeadlines(env, timeout, self._route_timeout) if timeout else None
+        )
+        self._retry_later = self._retry
+        self._deliver_later = self._deliver
+
+    def send(self, request: Request) -> None:
+        """Start the current try: pick a host, take a connection, send."""
+        cluster = self.cluster
+        breakers = cluster.breakers
+        try_number = request.try_number
+        if try_number == 0 and self._route_timers is not None:
+            self._route_timers.arm(request)
+        if cluster.active_requests >= breakers.max_requests:
+            breakers.overflows += 1
+            request.source.fail(request, CIRCUIT_OPEN)
+            return
+        host = cluster.pick()
+        tried = request.tried
+        if tried is not None:
+            for _ in range(self.reselect):
+                if host not in tried:
+                    break
+                host = cluster.pick()
+        if host is cluster.empty:
+            self._failed_try(request, NO_HEALTHY_UPSTREAM, None)
+            return
+        pool = cluster.pool(host, next(self._workers))
+        if not pool.available and cluster.open_connections >= breakers.max_connections:
+            breakers.overflows += 1
+            request.source.fail(request, CIRCUIT_OPEN)
+            return
+        connection, opened = pool.acquire()
+        request.connection = connection
+        cluster.active_requests += 1
+        active = cluster.active
+        active[host] = active.get(host, 0) + 1
+        if try_number:
+            cluster.active_retries += 1
+        if self._per_try_timers is not None:
+            self._per_try_timers.arm(request, try_number)
+        self.proxy.requests += 1
+        peer = connection.peer
+        if peer is not None:
+            peer.app_acquire()
+        if opened and self.setup_time > 0.0:
+            self.env.schedule(self.setup_time, self._deliver_later, (host, request, try_number))
+        else:
+            host.accept(request, try_number)
+
+    @staticmethod
+    def _deliver(argument: Any) -> None:
+        host, request, try_number = argument
+        host.accept(request, try_number)
+
+    def on_response(self, request: Request, try_number: int, status: int, host: Any) -> None:
+        """An answer from ``host``; answers to tries already reset are dropped here."""
+        pod = host.pod
+        if pod is not None and pod.proxy is not None:
+            pod.proxy.app_release()
+        connection = request.connection
+        if try_number != request.try_number or connection is None:
+            return
+        request.connection = None
+        self._end_try(connection, host, try_number, reset=False)
+        outlier = self.cluster.outlier
+        if status == OK:
+            if outlier is not None:
+                outlier.success(host)
+            if not request.done:
+                request.source.succeed(request)
+        else:
+            if outlier is not None:
+                outlier.failure(host, status)
+            if not request.done:
+                self._failed_try(request, status, host)
+
+    def _end_try(self, connection: Any, host: Any, try_number: int, *, reset: bool) -> None:
+        cluster = self.cluster
+        cluster.active_requests -= 1
+        cluster.active[host] -= 1
+        if try_number:
+            cluster.active_retries -= 1
+        if reset:
+            connection.pool.reset(connection)
+        else:
+            connection.pool.release(connection)
+
+    def _per_try_timeout(self, request: Request, try_number: int) -> None:
+        connection = request.connection
+        request.connection = None
+        host = None
+        if connection is not None:
+            host = connection.pool.host
+            self._end_try(connection, host, try_number, reset=True)
+            if self.cluster.outlier is not None:
+                self.cluster.outlier.failure(host, PER_TRY_TIMEOUT)
+        self._failed_try(request, PER_TRY_TIMEOUT, host)
+
+    def _route_timeout(self, request: Request, _: int) -> None:
+        connection = request.connection
+        request.connection = None
+        if connection is not None:
+            self._end_try(connection, connection.pool.host, request.try_number, reset=True)
+        request.source.fail(request, ROUTE_TIMEOUT)
+
+    def _failed_try(self, request: Request, status: int, host: Any) -> None:
+        retries = self.retries
+        cluster = self.cluster
+        if (
+            retries is not None
+            and request.try_number < retries.attempts
+            and status in retries.retriable
+            and cluster.breakers.retry_allowed(cluster.active_retries, cluster.active_requests)
+        ):
+            if host is not None:
+                if request.tried is None:
+                    request.tried = [host]
+                else:
+                    request.tried.append(host)
             request.try_number += 1
             self.retry_count += 1
             delay = retries.backoff(request.try_number)

@@ -106,7 +106,6 @@ class Collector:
             service.reset_interval(now)
         for source in self.sources:
             source.reset_interval()
-            source.route.retry_count = 0
         self._reset_samples()
         self._interval_start = now
 

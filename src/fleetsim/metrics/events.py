@@ -25,6 +25,8 @@ EVENT_KINDS = (
     "scale_down",
     "node_ready",
     "node_terminated",
+    "outlier_ejection",
+    "sidecar_restart",
 )
 
 

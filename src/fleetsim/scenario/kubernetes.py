@@ -401,6 +401,16 @@ class Sidecar(FileModel):
     """From the container's start until pilot-agent asks istiod for configuration."""
     discovery_address: str = "istiod.istio-system.svc"
     dns_refresh_rate: PositiveDuration = 60.0
+    concurrency: Count | None = Field(default=None, ge=1)
+    """Envoy worker threads of this pod's proxy (``proxy.istio.io/config``); None = the
+    mesh's ``concurrency``."""
+    resources: Resources = Field(default_factory=lambda: _istio_proxy_resources())
+    """Istio's chart defaults: requests 100m / 128Mi, limits 2 CPU / 1Gi. Exceeding the
+    memory limit kills the proxy (OOM) and the kubelet restarts it."""
+    unclosed_connections_on_exit: Fraction = Field(default=0.0, ge=0.0, le=1.0)
+    """Share of this proxy's upstream connections that vanish without a close when the
+    pod goes away (a FIN or RST that never reaches the peer); the peer keeps them until
+    its idle timeout."""
 
     @field_validator("discovery_address", mode="after")
     @classmethod
@@ -409,6 +419,13 @@ class Sidecar(FileModel):
         if match is None:
             raise ValueError(DISCOVERY_ADDRESS_HINT)
         return match.group(1)
+
+
+def _istio_proxy_resources() -> Resources:
+    """``global.proxy.resources`` of Istio's chart (``istio-discovery/values.yaml``)."""
+    return Resources.model_validate(
+        {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": 2, "memory": "1Gi"}}
+    )
 
 
 # --- DNS (pod dnsConfig and the resolv.conf the kubelet writes) ------------------------

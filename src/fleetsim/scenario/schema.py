@@ -53,6 +53,7 @@ __all__ = [
     "FieldProblem",
     "FileModel",
     "LoadBalancerPolicy",
+    "Mesh",
     "Metadata",
     "Metrics",
     "NodePool",
@@ -191,6 +192,15 @@ from fleetsim.scenario.kubernetes import (  # noqa: E402
     Startup,
     Strategy,
 )
+from fleetsim.scenario.mesh import (  # noqa: E402
+    Call,
+    ConnectionPool,
+    LeastRequestLbConfig,
+    LocalityLbSetting,
+    Mesh,
+    OutlierDetection,
+    RetryBudget,
+)
 
 # --- services ----------------------------------------------------------------------
 
@@ -297,8 +307,15 @@ class Service(FileModel):
     strategy: Strategy = Field(default_factory=Strategy)
     hpa: HPA | None = None
     sidecar: Sidecar | None = None
-    """None = no Istio sidecar in the pod."""
+    """Settings of the pod's Istio sidecar. Without ``spec.mesh`` only its start-up is
+    modelled; with ``spec.mesh`` every pod has one on its data path."""
     dns_config: DNSConfig = Field(default_factory=DNSConfig)
+    calls: list[Call] = Field(default_factory=list)
+    """Calls one request makes to other services after ``serviceTime`` (local work)."""
+    call_mode: Literal["sequential", "parallel"] = "sequential"
+    """sequential: one call after another; parallel: all at once (fan-out)."""
+    service_time_after_calls: ServiceTime | None = None
+    """Local work after the calls returned; None = none."""
 
     @model_validator(mode="after")
     def _check_pod(self) -> Self:
@@ -399,6 +416,11 @@ class Retries(FileModel):
     per_try_timeout: PositiveDuration | None = None
     retry_on: list[RetryCondition] = Field(default_factory=lambda: list(ISTIO_DEFAULT_RETRY_ON))
     backoff: PositiveDuration = ENVOY_BASE_RETRY_BACKOFF
+    retry_budget: RetryBudget | None = None
+    """Envoy's retry budget; None = none (Istio sets none, and no max_retries limit)."""
+    retry_host_selection_attempts: Count = Field(default=5, ge=1)
+    """Envoy ``host_selection_retry_max_attempts`` with the ``previous_hosts`` predicate:
+    Istio sets 5 picks to find a host not tried before."""
     _retriable_status_codes: list[int] = PrivateAttr(default_factory=list)
 
     @field_validator("retry_on", mode="before")
@@ -448,7 +470,17 @@ class Route(FileModel):
     load_balancer: LoadBalancerPolicy = "ROUND_ROBIN"
     """Envoy's default load-balancing policy is round robin."""
     retries: Retries | None = None
-    """None = no retries (Envoy without a retry policy does not retry)."""
+    """None = no retries (Envoy without a retry policy does not retry); in a mesh, Istio's
+    default policy (2 attempts) instead."""
+    timeout: PositiveDuration | None = None
+    """VirtualService ``timeout``: the whole request, retries included, answered 504 when
+    it runs out. None = no timeout (Istio turns Envoy's 15 s route timeout off)."""
+    outlier_detection: OutlierDetection | None = None
+    """None = no outlier detection (Istio configures none by default)."""
+    connection_pool: ConnectionPool = Field(default_factory=ConnectionPool)
+    least_request_lb_config: LeastRequestLbConfig = Field(default_factory=LeastRequestLbConfig)
+    locality_lb_setting: LocalityLbSetting | None = None
+    """None = the mesh's ``localityLbSetting``."""
 
 
 # --- the scenario ------------------------------------------------------------------
@@ -490,6 +522,8 @@ class Spec(FileModel):
     events: list[Event] = Field(default_factory=list)
     """The run's timeline, applied in ``at`` order (file order among equal times)."""
     cluster: Cluster = Field(default_factory=Cluster)
+    mesh: Mesh | None = None
+    """None = no service mesh on the data path (clients call pods directly)."""
     variants: dict[VariantName, dict[str, Any]] = Field(default_factory=dict)
     """Named patches merged onto ``spec`` (see :mod:`fleetsim.scenario.variants`)."""
 
@@ -504,6 +538,12 @@ class Spec(FileModel):
             _check_service(("traffic", index, "target"), traffic.target, services)
         for index, route in enumerate(self.routes):
             _check_service(("routes", index, "destination"), route.destination, services)
+        for index, service in enumerate(self.services):
+            for call_index, call in enumerate(service.calls):
+                _check_service(
+                    ("services", index, "calls", call_index, "service"), call.service, services
+                )
+        _check_call_graph(self.services)
         if self.metrics.interval > self.duration:
             raise FieldProblem(
                 ("metrics", "interval"),
@@ -570,6 +610,29 @@ class Spec(FileModel):
                 value=node,
                 has_value=True,
             )
+
+
+def _check_call_graph(services: list[Service]) -> None:
+    """Calls must not loop back: a request calling itself again would never end."""
+    calls = {service.name: [call.service for call in service.calls] for service in services}
+    position = {service.name: index for index, service in enumerate(services)}
+
+    def visit(name: str, path: list[str]) -> None:
+        for callee in calls.get(name, []):
+            if callee in path:
+                loop = " -> ".join([*path[path.index(callee) :], callee])
+                where = position[name]
+                call_index = calls[name].index(callee)
+                raise FieldProblem(
+                    ("services", where, "calls", call_index, "service"),
+                    f"expected calls without a loop (found {loop})",
+                    value=callee,
+                    has_value=True,
+                )
+            visit(callee, [*path, callee])
+
+    for service in services:
+        visit(service.name, [service.name])
 
 
 def _check_unique(field: str, values: list[str], key: str | None) -> None:

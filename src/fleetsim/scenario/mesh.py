@@ -1,0 +1,192 @@
+"""The service-mesh parts of a scenario: Istio's MeshConfig/ProxyConfig, the
+DestinationRule traffic policy of a route, the calls a service makes, the ingress
+gateway and the model parameters of one Envoy.
+
+Field names are Istio's (``outlierDetection.consecutive5xxErrors``,
+``connectionPool.http.idleTimeout``, ``localityLbSetting.enabled``) or, where Istio
+does not expose a setting, Envoy's (``leastRequestLbConfig.choiceCount``, the retry
+budget). Each default says where it comes from.
+
+``spec.mesh`` being present puts the fleet in an Istio mesh: every pod gets an Envoy
+sidecar on its data path, external traffic enters through an ingress gateway, and a
+route without ``retries`` gets Istio's default retry policy.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Final, Literal
+
+from pydantic import Field
+
+from fleetsim.fileformat import FileModel
+from fleetsim.scenario.schema import Count, Fraction, PositiveDuration
+from fleetsim.units import Duration, Memory
+
+__all__ = [
+    "ISTIO_UNLIMITED",
+    "Call",
+    "ConnectionPool",
+    "HTTPSettings",
+    "IngressGateway",
+    "LeastRequestLbConfig",
+    "LocalityLbSetting",
+    "Mesh",
+    "OutlierDetection",
+    "ProxyModel",
+    "RetryBudget",
+    "TCPSettings",
+]
+
+ISTIO_UNLIMITED: Final = 2**32 - 1
+"""Istio's circuit-breaker defaults (``getDefaultCircuitBreakerThresholds``): effectively
+no limit, replacing Envoy's 1024/1024/1024/3."""
+ISTIO_MAX_CONCURRENT_STREAMS: Final = 2**31 - 1
+ENVOY_IDLE_TIMEOUT: Final = 3600.0
+"""``HttpProtocolOptions.idle_timeout`` default, 1 h (``core/v3/protocol.proto``)."""
+
+Percent = Annotated[Count, Field(ge=0, le=100)]
+
+
+class OutlierDetection(FileModel):
+    """A DestinationRule ``trafficPolicy.outlierDetection`` (``destination_rule.proto``).
+
+    Its presence turns Envoy's outlier detection on for the route; Istio then also sets
+    the panic threshold from ``minHealthPercent`` (default 0: panic off,
+    ``applyOutlierDetection`` in ``cluster_traffic_policy.go``) and enables locality
+    failover. Success-rate ejection is forced off by Istio and is not modelled.
+    """
+
+    consecutive_5xx_errors: Count = Field(default=5, ge=0, alias="consecutive5xxErrors")
+    """Envoy ``consecutive_5xx`` (default 5); 0 turns it off."""
+    interval: PositiveDuration = 10.0
+    """The ejection sweep (Envoy default 10 s)."""
+    base_ejection_time: PositiveDuration = 30.0
+    """Envoy default 30 s; ejection time = base x times ejected, up to max_ejection_time."""
+    max_ejection_percent: Percent = 10
+    """Envoy default 10 %; at least one host can always be ejected."""
+    min_health_percent: Percent = 0
+    """Becomes Envoy's ``healthy_panic_threshold``; Istio's default 0 turns panic off."""
+    split_external_local_origin_errors: bool = False
+    """False (default): connect failures, resets and timeouts count as 5xx."""
+    consecutive_local_origin_failures: Count = Field(default=5, ge=0)
+    """Used only with ``splitExternalLocalOriginErrors`` (Envoy default 5)."""
+
+
+class TCPSettings(FileModel):
+    """``connectionPool.tcp`` (Istio defaults: unlimited connections, 10 s connect)."""
+
+    max_connections: Count = Field(default=ISTIO_UNLIMITED, ge=1)
+    connect_timeout: PositiveDuration = 10.0
+    idle_timeout: Duration = ENVOY_IDLE_TIMEOUT
+    """A connection with no traffic for this long is closed; 0 = never."""
+
+
+H2UpgradePolicy = Literal["DEFAULT", "DO_NOT_UPGRADE", "UPGRADE"]
+
+
+class HTTPSettings(FileModel):
+    """``connectionPool.http``; the limits default to Istio's 2^32-1."""
+
+    http1_max_pending_requests: Count = Field(default=ISTIO_UNLIMITED, ge=0)
+    http2_max_requests: Count = Field(default=ISTIO_UNLIMITED, ge=1)
+    max_requests_per_connection: Count = Field(default=0, ge=0)
+    """0 = unlimited; 1 turns keep-alive off."""
+    max_retries: Count = Field(default=ISTIO_UNLIMITED, ge=0)
+    idle_timeout: Duration = ENVOY_IDLE_TIMEOUT
+    """Envoy/Istio default 1 h; 0 = never. Applies to the callers' upstream pools and to
+    the destination's own sidecar for the connections it accepts."""
+    h2_upgrade_policy: H2UpgradePolicy = "DEFAULT"
+    """DEFAULT follows MeshConfig ``h2UpgradePolicy`` (DO_NOT_UPGRADE): HTTP/1.1, one
+    request per connection at a time. UPGRADE multiplexes on HTTP/2."""
+    max_concurrent_streams: Count = Field(default=ISTIO_MAX_CONCURRENT_STREAMS, ge=1)
+
+
+class ConnectionPool(FileModel):
+    """A DestinationRule ``trafficPolicy.connectionPool``."""
+
+    tcp: TCPSettings = Field(default_factory=TCPSettings)
+    http: HTTPSettings = Field(default_factory=HTTPSettings)
+
+
+class LeastRequestLbConfig(FileModel):
+    """Envoy ``least_request_lb_config`` (``cluster.proto``).
+
+    ``activeRequestBias`` only matters when hosts carry unequal weights; fleetsim's
+    endpoints are equally weighted, so, as in Envoy, it has no effect here.
+    """
+
+    choice_count: Count = Field(default=2, ge=2)
+    active_request_bias: Fraction = Field(default=1.0, ge=0.0)
+
+
+class LocalityLbSetting(FileModel):
+    """Istio ``localityLbSetting`` (MeshConfig, or a DestinationRule's override).
+
+    Enabled by default in MeshConfig; failover between zones takes effect only on
+    routes with ``outlierDetection`` (Istio's rule).
+    """
+
+    enabled: bool = True
+
+
+class RetryBudget(FileModel):
+    """Envoy ``RetryBudget`` (``circuit_breaker.proto``): replaces ``max_retries``."""
+
+    budget_percent: Annotated[Fraction, Field(ge=0.0, le=100.0)] = 20.0
+    """Retries allowed as a percentage of the active requests (default 20 %)."""
+    min_retry_concurrency: Count = Field(default=3, ge=0)
+    """Retries always allowed regardless of the budget (default 3)."""
+
+
+class Call(FileModel):
+    """One call a service's request makes to another service, through the pod's sidecar."""
+
+    service: str
+    count: Count = Field(default=1, ge=1)
+    """How many such calls one request makes."""
+
+
+class IngressGateway(FileModel):
+    """The ``istio-ingressgateway`` Deployment that external traffic enters through.
+
+    Its pods are proxies only (no app); they are spread over the zones like services.
+    """
+
+    replicas: Count = Field(default=3, ge=1)
+    concurrency: Count | None = Field(default=None, ge=1)
+    """None = the mesh's ``concurrency``."""
+
+
+class ProxyModel(FileModel):
+    """Model parameters of one Envoy: its memory, CPU and restart time.
+
+    Not Istio settings. Istio publishes per-proxy figures (0.5 vCPU and about 50 MB
+    per 1000 requests/s, ``performance-and-scalability``) but no per-connection
+    figure; the defaults below are estimates, and a scenario calibrating against its
+    own proxies should set them.
+    """
+
+    memory_base: Memory = 20 * 1024**2
+    """An idle Envoy with a minimal configuration."""
+    memory_per_connection: Memory = 32 * 1024
+    """Buffers, TLS and HTTP codec state of one open connection (estimate)."""
+    memory_per_endpoint: Memory = 16 * 1024
+    """Configuration held per endpoint of every service in the mesh (no Sidecar scoping)."""
+    cpu_per_request: Duration = 0.0005
+    """0.5 vCPU per 1000 requests/s (Istio's performance page)."""
+    cpu_per_connect: Duration = 0.001
+    """A TCP + mTLS handshake (estimate)."""
+    restart_time: Duration = 2.0
+    """From the kill (OOM) until the new Envoy listens again."""
+    connection_setup_time: Duration = 0.001
+    """Added to a request that has to open a connection first (TCP + mTLS handshake)."""
+
+
+class Mesh(FileModel):
+    """``spec.mesh``: the fleet runs in an Istio mesh (MeshConfig and ProxyConfig)."""
+
+    concurrency: Count = Field(default=2, ge=1)
+    """ProxyConfig ``concurrency``: Envoy worker threads (Istio default 2, ``mesh.go``)."""
+    locality_lb_setting: LocalityLbSetting = Field(default_factory=LocalityLbSetting)
+    ingress_gateway: IngressGateway = Field(default_factory=IngressGateway)
+    proxy: ProxyModel = Field(default_factory=ProxyModel)
