@@ -44,8 +44,11 @@ class CallChain:
         route.send(Request(self, route, self.container.env.now))
 
     def send_all(self) -> None:
-        while self.remaining:
-            self.send_next()
+        routes, self.remaining = self.remaining, []
+        self.pending += len(routes)  # before sending: a call may fail at once
+        now = self.container.env.now
+        for route in routes:
+            route.send(Request(self, route, now))
 
     def succeed(self, request: Request) -> None:
         request.done = True
@@ -114,6 +117,7 @@ class CallingContainer(AppContainer):
         elif ok or self.finish_status != OK:
             self._answer(chain.attempt)
         else:
+            self.service.errors += 1
             self.finish_status = ERROR_503
             try:
                 self._answer(chain.attempt)

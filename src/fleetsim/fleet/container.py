@@ -187,7 +187,7 @@ class AppContainer:
         now = self.env.now
         service = self.service
         service.in_system -= 1
-        if try_number >= 0:
+        if try_number >= 0 and self.finish_status == OK:
             latency = now - arrived
             histogram = service.latency
             histogram.total += latency

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from fleetsim.engine.timers import FixedDelayDeadlines
 from fleetsim.fleet.request import (
     CIRCUIT_OPEN,
+    CONNECT_FAILURE,
     NO_HEALTHY_UPSTREAM,
     OK,
     PER_TRY_TIMEOUT,
@@ -218,12 +219,21 @@ class ProxyRoute:
         if host is cluster.empty:
             self._failed_try(request, NO_HEALTHY_UPSTREAM, None)
             return
+        peer = host.pod.proxy if host.pod is not None else None
+        if peer is not None and not peer.up:
+            self._refused(request, host)  # its Envoy is restarting: nothing listens
+            return
         pool = cluster.pool(host, next(self._workers))
         if not pool.available and cluster.open_connections >= breakers.max_connections:
             breakers.overflows += 1
             request.source.fail(request, CIRCUIT_OPEN)
             return
         connection, opened = pool.acquire()
+        if peer is not None and not peer.up:
+            # Opening this connection took the peer over its memory limit.
+            connection.pool.reset(connection)
+            self._refused(request, host)
+            return
         request.connection = connection
         cluster.active_requests += 1
         active = cluster.active
@@ -233,13 +243,17 @@ class ProxyRoute:
         if self._per_try_timers is not None:
             self._per_try_timers.arm(request, try_number)
         self.proxy.requests += 1
-        peer = connection.peer
         if peer is not None:
             peer.app_acquire()
         if opened and self.setup_time > 0.0:
             self.env.schedule(self.setup_time, self._deliver_later, (host, request, try_number))
         else:
             host.accept(request, try_number)
+
+    def _refused(self, request: Request, host: Any) -> None:
+        if self.cluster.outlier is not None:
+            self.cluster.outlier.failure(host, CONNECT_FAILURE)
+        self._failed_try(request, CONNECT_FAILURE, host)
 
     @staticmethod
     def _deliver(argument: Any) -> None:

@@ -60,11 +60,47 @@ def print_summary(summary: dict[str, Any], console: Console) -> None:
     latency.add_row(*(_num(summary["latency_ms"][k], 3) for k in LATENCY_KEYS))
     console.print(latency)
     console.print(_services_table(summary["services"]))
+    if any("connections" in service for service in summary["services"].values()):
+        console.print(_sidecar_table(summary["services"]))
     if _has_kubernetes_activity(summary):
         console.print(_kubernetes_table(summary["services"]))
         events = summary.get("events_by_kind", {})
         happened = ", ".join(f"{kind} {count:,}" for kind, count in events.items() if count)
         console.print(f"Cluster events: {happened or 'none'}")
+
+
+def _sidecar_table(services: dict[str, Any]) -> Table:
+    table = Table(title="Sidecars (per pod) and retries", title_justify="left")
+    for column in (
+        "service",
+        "sidecar conns mean/max",
+        "app conns mean/max",
+        "connects/s",
+        "memory MiB start/mean/max/end",
+        "restarts",
+        "retries",
+        "ejections",
+        "overflows",
+    ):
+        table.add_column(column, justify="left" if column == "service" else "right")
+    for name, service in services.items():
+        if "connections" not in service:
+            continue
+        sidecar, app = service["connections"]["sidecar"], service["connections"]["app"]
+        memory = service["memory_bytes"]["sidecar"]
+        mib = "/".join(f"{memory[key] / 2**20:,.0f}" for key in ("start", "mean", "max", "end"))
+        table.add_row(
+            name,
+            f"{sidecar['mean']:,.0f}/{sidecar['max']:,.0f}",
+            f"{app['mean']:,.1f}/{app['max']:,.0f}",
+            _num(service["connects_per_s"]["sidecar"]),
+            mib,
+            f"{service['restarts']['sidecar']:,}",
+            f"{service['retries']:,}",
+            f"{service['ejections']:,}",
+            f"{service['overflows']:,}",
+        )
+    return table
 
 
 def _has_kubernetes_activity(summary: dict[str, Any]) -> bool:
@@ -177,11 +213,24 @@ SERVICE_COMPARE_ROWS: list[tuple[str, tuple[str, ...], int]] = [
     ("replicas mean", ("replicas", "mean"), 1),
     ("reversals", ("replicas", "reversals"), 0),
     ("ready delay mean s", ("readiness", "ready_delay_s", "mean"), 1),
+    ("readiness flips", ("readiness", "transitions"), 0),
+    ("pod share CV", ("pods", "share_cv"), 3),
+    ("retries", ("retries",), 0),
+    ("ejections", ("ejections",), 0),
+    ("overflows", ("overflows",), 0),
+    ("sidecar conns mean", ("connections", "sidecar", "mean"), 0),
+    ("app conns mean", ("connections", "app", "mean"), 1),
+    ("sidecar connects/s", ("connects_per_s", "sidecar"), 2),
+    ("sidecar MiB max", ("memory_bytes", "sidecar", "max_mib"), 1),
+    ("sidecar restarts", ("restarts", "sidecar"), 0),
 ]
 
 
 def _dig(document: dict[str, Any], path: tuple[str, ...]) -> Any:
     value: Any = document
+    if path[-1] == "max_mib":
+        found = _dig(document, (*path[:-1], "max"))
+        return None if found is None else found / 2**20
     for key in path:
         if not isinstance(value, dict) or key not in value:
             return None

@@ -116,7 +116,7 @@ class LeastRequestLbConfig(FileModel):
     """
 
     choice_count: Count = Field(default=2, ge=2)
-    active_request_bias: Fraction = Field(default=1.0, ge=0.0)
+    active_request_bias: Fraction = Field(default=1.0, ge=0.0, allow_inf_nan=False)
 
 
 class LocalityLbSetting(FileModel):

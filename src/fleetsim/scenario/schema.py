@@ -318,6 +318,26 @@ class Service(FileModel):
     """Local work after the calls returned; None = none."""
 
     @model_validator(mode="after")
+    def _check_calls(self) -> Self:
+        if self.service_time_after_calls is not None and not self.calls:
+            raise FieldProblem(
+                "serviceTimeAfterCalls",
+                "expected calls to be set: serviceTimeAfterCalls is the work after them",
+            )
+        seen: set[str] = set()
+        for index, call in enumerate(self.calls):
+            if call.service in seen:
+                raise FieldProblem(
+                    ("calls", index, "service"),
+                    "expected each service once in calls (use count for several calls): "
+                    f"duplicate service {call.service!r}",
+                    value=call.service,
+                    has_value=True,
+                )
+            seen.add(call.service)
+        return self
+
+    @model_validator(mode="after")
     def _check_pod(self) -> Self:
         for field, kind, probe in (
             ("livenessProbe", "liveness", self.liveness_probe),
@@ -544,6 +564,9 @@ class Spec(FileModel):
                     ("services", index, "calls", call_index, "service"), call.service, services
                 )
         _check_call_graph(self.services)
+        if self.mesh is None:
+            for index, route in enumerate(self.routes):
+                _check_mesh_only(index, route)
         if self.metrics.interval > self.duration:
             raise FieldProblem(
                 ("metrics", "interval"),
@@ -612,27 +635,61 @@ class Spec(FileModel):
             )
 
 
+_MESH_ONLY_ROUTE_FIELDS: Final = (
+    ("timeout", "timeout"),
+    ("outlier_detection", "outlierDetection"),
+    ("connection_pool", "connectionPool"),
+    ("least_request_lb_config", "leastRequestLbConfig"),
+    ("locality_lb_setting", "localityLbSetting"),
+)
+
+
+def _check_mesh_only(index: int, route: Route) -> None:
+    """Envoy settings that only a sidecar applies: refused without ``spec.mesh``."""
+    fields = [
+        (name, key) for name, key in _MESH_ONLY_ROUTE_FIELDS if name in route.model_fields_set
+    ]
+    retries = route.retries
+    if retries is not None:
+        fields += [
+            (name, f"retries.{key}")
+            for name, key in (
+                ("retry_budget", "retryBudget"),
+                ("retry_host_selection_attempts", "retryHostSelectionAttempts"),
+            )
+            if name in retries.model_fields_set
+        ]
+    if fields:
+        key = fields[0][1]
+        raise FieldProblem(
+            ("routes", index, *key.split(".")),
+            f"expected spec.mesh to be set: {key} is applied by the mesh's Envoy proxies",
+        )
+
+
 def _check_call_graph(services: list[Service]) -> None:
     """Calls must not loop back: a request calling itself again would never end."""
     calls = {service.name: [call.service for call in service.calls] for service in services}
     position = {service.name: index for index, service in enumerate(services)}
+    finished: set[str] = set()
 
     def visit(name: str, path: list[str]) -> None:
-        for callee in calls.get(name, []):
+        for call_index, callee in enumerate(calls.get(name, [])):
             if callee in path:
                 loop = " -> ".join([*path[path.index(callee) :], callee])
-                where = position[name]
-                call_index = calls[name].index(callee)
                 raise FieldProblem(
-                    ("services", where, "calls", call_index, "service"),
+                    ("services", position[name], "calls", call_index, "service"),
                     f"expected calls without a loop (found {loop})",
                     value=callee,
                     has_value=True,
                 )
-            visit(callee, [*path, callee])
+            if callee not in finished:
+                visit(callee, [*path, callee])
+        finished.add(name)
 
     for service in services:
-        visit(service.name, [service.name])
+        if service.name not in finished:
+            visit(service.name, [service.name])
 
 
 def _check_unique(field: str, values: list[str], key: str | None) -> None:
