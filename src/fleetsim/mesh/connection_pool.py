@@ -15,8 +15,9 @@ ends up holding up to ``concurrency`` connections to each host it talks to.
 
 A pool does the bookkeeping of its connections; its ``owner`` (the proxy's upstream
 cluster, or the proxy's side towards its own app) counts them and reacts to opens and
-closes. Idle timeouts use one :class:`FixedDelayDeadlines` per owner: a connection is
-"live" for it while it stays idle (``try_number`` counts the times it was taken).
+closes. A connection has at most one idle timer on the clock: when it fires, a
+connection idle for the whole timeout closes, one used since is checked again when its
+current idle period would end. So timers grow with connections, not with requests.
 """
 
 from __future__ import annotations
@@ -24,11 +25,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from fleetsim.engine.timers import FixedDelayDeadlines
+    from fleetsim.engine.environment import Environment
 
 
 class PoolOwner(Protocol):
-    idle_deadlines: FixedDelayDeadlines | None
+    env: Environment
+    idle_timeout: float  # 0 = never
 
     def connection_opened(self, connection: Connection) -> None: ...
 
@@ -38,7 +40,7 @@ class PoolOwner(Protocol):
 class Connection:
     """One connection of a pool. ``done`` once closed."""
 
-    __slots__ = ("done", "peer", "peer_epoch", "pool", "requests", "streams", "try_number")
+    __slots__ = ("done", "idle_since", "peer", "peer_epoch", "pool", "requests", "streams", "timed")
 
     def __init__(self, pool: ConnectionPool, peer: Any) -> None:
         self.pool = pool
@@ -46,7 +48,8 @@ class Connection:
         self.peer_epoch = peer.epoch if peer is not None else 0
         self.streams = 0
         self.requests = 0
-        self.try_number = 0  # times taken from idle; the idle deadline's token
+        self.idle_since = 0.0
+        self.timed = False  # an idle timer is on the clock
         self.done = False
 
     @property
@@ -85,15 +88,16 @@ class ConnectionPool:
     def acquire(self) -> tuple[Connection, bool]:
         """A connection for one request, and whether it had to be opened for it."""
         available = self.available
+        peer = self.peer
+        epoch = peer.epoch if peer is not None else 0
         while available:
             connection = available[-1]
-            if connection.stale:
+            if connection.peer_epoch != epoch and connection.peer is not None:
                 available.pop()
                 self._drop(connection)
                 continue
             connection.streams += 1
             connection.requests += 1
-            connection.try_number += 1
             if connection.streams >= self.max_streams:
                 available.pop()
             return connection, False
@@ -118,9 +122,11 @@ class ConnectionPool:
         if connection.streams == self.max_streams - 1:
             self.available.append(connection)
         if connection.streams == 0:
-            deadlines = self.owner.idle_deadlines
-            if deadlines is not None:
-                deadlines.arm(connection, connection.try_number)
+            owner = self.owner
+            connection.idle_since = owner.env.now
+            if owner.idle_timeout > 0.0 and not connection.timed:
+                connection.timed = True
+                owner.env.schedule(owner.idle_timeout, idle_check, connection)
 
     def reset(self, connection: Connection) -> None:
         """The request on ``connection`` was reset (a per-try timeout, a route timeout).
@@ -154,7 +160,15 @@ class ConnectionPool:
         return closing
 
 
-def idle_expired(connection: Connection, _token: int) -> None:
-    """The idle deadline of ``connection`` passed while it stayed idle: close it."""
-    if connection.streams == 0:
+def idle_check(connection: Connection) -> None:
+    """An idle timer of ``connection`` fired: close it if it stayed idle long enough."""
+    connection.timed = False
+    if connection.done or connection.streams:
+        return  # busy: its next release starts a new timer
+    owner = connection.pool.owner
+    remaining = connection.idle_since + owner.idle_timeout - owner.env.now
+    if remaining <= 1e-9:
         connection.pool.close(connection)
+    else:
+        connection.timed = True
+        owner.env.schedule(remaining, idle_check, connection)

@@ -31,8 +31,7 @@ import itertools
 from typing import TYPE_CHECKING, Any
 
 from fleetsim.engine.random import integers_from
-from fleetsim.engine.timers import FixedDelayDeadlines
-from fleetsim.mesh.connection_pool import Connection, ConnectionPool, idle_expired
+from fleetsim.mesh.connection_pool import Connection, ConnectionPool
 
 if TYPE_CHECKING:
     from fleetsim.kubernetes.pod import Pod
@@ -78,11 +77,7 @@ class SidecarProxy:
         self.epoch = 0  # bumped by each restart: connections from before are gone
         self.downstream = 0
         self.upstream = 0
-        self.idle_deadlines = (
-            FixedDelayDeadlines(self.env, inbound_idle_timeout, idle_expired)
-            if inbound_idle_timeout > 0
-            else None
-        )
+        self.idle_timeout = inbound_idle_timeout  # for the app pool
         self.app_pool = ConnectionPool(self, None, None)
         self._app_busy: list[Connection] = []
         self.requests = 0  # requests sent out through this proxy

@@ -15,9 +15,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from fleetsim.engine.timers import FixedDelayDeadlines
 from fleetsim.mesh.circuit_breaker import CircuitBreakers
-from fleetsim.mesh.connection_pool import Connection, ConnectionPool, idle_expired
+from fleetsim.mesh.connection_pool import Connection, ConnectionPool
 from fleetsim.mesh.load_balancer import make_load_balancer
 from fleetsim.mesh.locality import ENVOY_PANIC_THRESHOLD, PrioritySet
 from fleetsim.mesh.outlier_detection import OutlierDetector
@@ -82,8 +81,7 @@ class UpstreamCluster:
         self.http2 = http.h2_upgrade_policy == "UPGRADE"
         self.max_streams = http.max_concurrent_streams if self.http2 else 1
         self.max_requests_per_connection = http.max_requests_per_connection
-        idle = http.idle_timeout
-        self.idle_deadlines = FixedDelayDeadlines(env, idle, idle_expired) if idle > 0 else None
+        self.idle_timeout = http.idle_timeout
         self.breakers = CircuitBreakers(spec.connection_pool, retries)
         self.endpoints: list[Any] = []
         self.pools: dict[Any, list[ConnectionPool | None]] = {}
