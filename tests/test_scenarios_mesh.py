@@ -35,7 +35,9 @@ def _summary(document: dict[str, Any], variant: str | None) -> dict[str, Any]:
 
 def _run_all(jobs: dict[str, tuple[dict[str, Any], str | None]]) -> dict[str, dict[str, Any]]:
     with ProcessPoolExecutor(max_workers=2) as pool:
-        futures = {name: pool.submit(_summary, doc, variant) for name, (doc, variant) in jobs.items()}
+        futures = {
+            name: pool.submit(_summary, doc, variant) for name, (doc, variant) in jobs.items()
+        }
         return {name: future.result() for name, future in futures.items()}
 
 
@@ -126,9 +128,7 @@ def test_s10_idle_timeout_and_concurrency_trade_connections_for_connects(
     assert idle["connects_per_s"]["sidecar"] > 50 * steady["connects_per_s"]["sidecar"]
     assert idle["connects_per_s"]["sidecar"] > 200  # total over the 20 backend sidecars
     assert fewer_threads["connects_per_s"]["sidecar"] < 0.4 * idle["connects_per_s"]["sidecar"]
-    assert (
-        fewer_threads["connections"]["sidecar"]["mean"] < idle["connections"]["sidecar"]["mean"]
-    )
+    assert fewer_threads["connections"]["sidecar"]["mean"] < idle["connections"]["sidecar"]["mean"]
 
 
 # --- S9: mesh-retry-imbalance -------------------------------------------------------------
@@ -137,3 +137,50 @@ def test_s10_idle_timeout_and_concurrency_trade_connections_for_connects(
 @cache
 def s9(variant: str | None) -> dict[str, Any]:
     return _summary(yaml.safe_load(S9.read_text()), variant)
+
+
+@pytest.fixture(scope="module")
+def s9_runs() -> dict[str, dict[str, Any]]:
+    document = yaml.safe_load(S9.read_text())
+    variants = ["baseline", "no-retries-no-outlier", "more-pods", "random"]
+    return _run_all({name: (document, None if name == "baseline" else name) for name in variants})
+
+
+def test_s9_retries_and_outlier_detection_make_backend_pods_flap(
+    s9_runs: dict[str, dict[str, Any]],
+) -> None:
+    """At the peak, full queues refuse probes and pods go unready; Istio's default retries
+    (at the gateway and at the frontend: up to 3 x 3 tries) and ejections keep the
+    remaining pods' queues full, so far more of them flap than without."""
+    baseline, fixed = s9_runs["baseline"], s9_runs["no-retries-no-outlier"]
+    flaps, fixed_flaps = (backend(s)["readiness"]["transitions"] for s in (baseline, fixed))
+    assert flaps >= 100
+    assert flaps >= 4 * fixed_flaps
+    assert backend(baseline)["ejections"] > 0 and backend(fixed)["ejections"] == 0
+    assert baseline["attempts"] >= 3 * fixed["attempts"]  # retry amplification
+
+
+def test_s9_errors_p99_and_pod_skew_rise_with_retries(s9_runs: dict[str, dict[str, Any]]) -> None:
+    baseline, fixed = s9_runs["baseline"], s9_runs["no-retries-no-outlier"]
+    assert baseline["requests"]["failed"] >= 1.2 * fixed["requests"]["failed"]
+    assert baseline["latency_ms"]["p99"] > fixed["latency_ms"]["p99"]
+    pods, fixed_pods = backend(baseline)["pods"], backend(fixed)["pods"]
+    assert pods["share_cv"] >= 4 * fixed_pods["share_cv"]
+    assert pods["share_max_over_mean"] >= fixed_pods["share_max_over_mean"] + 0.1
+    # The fix spreads the load evenly over zones (no locality failover without outlier
+    # detection); the baseline's zone shares move only a little in this model.
+    shares = [zone["share"] for zone in backend(fixed)["zones"].values()]
+    assert max(shares) - min(shares) < 0.02
+
+
+def test_s9_more_pods_or_another_load_balancer_is_no_fix(
+    s9_runs: dict[str, dict[str, Any]],
+) -> None:
+    """+20 % backend pods and RANDOM balancing still flap and fail far more than the fix."""
+    fixed = s9_runs["no-retries-no-outlier"]
+    for name in ("more-pods", "random"):
+        summary = s9_runs[name]
+        assert backend(summary)["readiness"]["transitions"] >= 3 * max(
+            backend(fixed)["readiness"]["transitions"], 10
+        ), name
+        assert summary["attempts"] >= 2 * fixed["attempts"], name
