@@ -57,3 +57,17 @@ def scenario(
             "spec": spec,
         }
     )
+
+
+def trace_events(simulation: Any) -> list[tuple[float, str]]:
+    """From now on, note ``(time, kind)`` of every event the run's EventLog records."""
+    timeline: list[tuple[float, str]] = []
+    log = simulation.events
+    record = log.record
+
+    def recording(kind: str, service: str | None = None) -> None:
+        timeline.append((simulation.env.now, kind))
+        record(kind, service)
+
+    log.record = recording
+    return timeline

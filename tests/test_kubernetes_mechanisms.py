@@ -25,7 +25,7 @@ from fleetsim.fleet.node import Node
 from fleetsim.scenario.kubernetes import DNSConfig, DNSOption
 from fleetsim.scenario.loader import load_scenario
 from fleetsim.simulation import Simulation
-from tests.fleet_scenarios import scenario
+from tests.fleet_scenarios import scenario, trace_events
 
 # --- helpers -------------------------------------------------------------------------
 
@@ -55,15 +55,7 @@ class Traced:
 
 def run_traced(doc: dict[str, Any]) -> Traced:
     simulation = Simulation(load_scenario(doc))
-    timeline: list[tuple[float, str]] = []
-    log = simulation.events
-    record = log.record
-
-    def recording(kind: str, service: str | None = None) -> None:
-        timeline.append((simulation.env.now, kind))
-        record(kind, service)
-
-    log.record = recording  # type: ignore[method-assign]
+    timeline = trace_events(simulation)
     result = simulation.run()
     return Traced(
         result.summary,

@@ -33,6 +33,7 @@ from fleetsim.mesh.proxy import SidecarProxy
 from fleetsim.scenario.loader import load_scenario
 from fleetsim.scenario.mesh import OutlierDetection
 from fleetsim.simulation import Simulation
+from tests.fleet_scenarios import trace_events
 
 MiB = 1024**2
 
@@ -138,15 +139,7 @@ def run_mesh(
     """Run ``doc``; ``broken = (service, pod predicate)`` makes those pods fail from
     ``break_at`` on (see the module docstring)."""
     simulation = Simulation(load_scenario(doc))
-    timeline: list[tuple[float, str]] = []
-    log = simulation.events
-    record = log.record
-
-    def recording(kind: str, service: str | None = None) -> None:
-        timeline.append((simulation.env.now, kind))
-        record(kind, service)
-
-    log.record = recording  # type: ignore[method-assign]
+    timeline = trace_events(simulation)
     if broken is not None:
         name, chosen = broken
 

@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 import yaml
 
-from fleetsim.errors import ScenarioError
 from fleetsim.scenario.kubernetes import (
     DNSConfig,
     DNSOption,
@@ -22,6 +21,12 @@ from fleetsim.scenario.kubernetes import (
 )
 from fleetsim.scenario.loader import load_scenario
 from fleetsim.scenario.schema import Spec
+from tests.scenario_files import (
+    assert_one_clear_error,
+    line_of,
+    scenario_error,
+    write_scenario,
+)
 
 FULL = """\
 apiVersion: fleetsim/v1
@@ -159,25 +164,17 @@ MINIMAL: dict[str, Any] = {
 }
 
 
-def _write(tmp_path: Path, text: str) -> Path:
-    path = tmp_path / "scenario.yaml"
-    path.write_text(text, encoding="utf-8")
-    return path
+_write = write_scenario
 
 
 def _spec(tmp_path: Path, text: str = FULL) -> Spec:
     return load_scenario(_write(tmp_path, text)).scenario.spec
 
 
-def _error(source: Any) -> ScenarioError:
-    with pytest.raises(ScenarioError) as caught:
-        load_scenario(source)
-    return caught.value
+_error = scenario_error
 
 
-def _line_of(text: str, needle: str) -> int:
-    assert text.count(needle) == 1, f"{needle!r} must appear once in the scenario"
-    return text[: text.index(needle)].count("\n") + 1
+_line_of = line_of
 
 
 # --- what loads ------------------------------------------------------------------------
@@ -910,23 +907,7 @@ def test_bad_input_is_one_clear_error(
     phrase: str,
     marker: str | None,
 ) -> None:
-    assert FULL.count(old) == 1, f"{old!r} must appear once in FULL"
-    text = FULL.replace(old, new)
-    file = _write(tmp_path, text)
-    line = _line_of(text, new if marker is None else marker)
-
-    error = _error(file)
-
-    assert (error.file, error.line, error.path) == (str(file), line, path)
-    assert phrase in error.expected
-    assert str(error).startswith(f"{file}:{line}: {path}:")
-    if value is None:
-        assert not error.has_value
-        assert str(error).startswith(f"{file}:{line}: {path}: ")
-    else:
-        assert (error.has_value, error.value) == (True, value)
-        assert f"{path}: got {value!r}: " in str(error)
-    assert "Input should" not in str(error)
+    assert_one_clear_error(tmp_path, FULL, (old, new, path, value, phrase, marker))
 
 
 def test_there_are_at_least_twenty_five_distinct_bad_inputs() -> None:

@@ -12,7 +12,7 @@ endpoint at all Envoy answers 503 "no healthy upstream" itself, without a retry.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from fleetsim.engine.timers import FixedDelayDeadlines
@@ -42,20 +42,48 @@ class NoHealthyUpstream:
         request.route.on_response(request, try_number, NO_HEALTHY_UPSTREAM, self)
 
 
-class Route:
+class Router:
+    """What every router shares: the retry policy, the retry count, and the retry itself
+    (back-off, then ``send`` again unless the request ended meanwhile)."""
+
+    __slots__ = ("_per_try_timers", "_retry_later", "env", "retries", "retry_count", "service")
+
+    env: Environment
+    retries: RetryPolicy | None
+    retry_count: int
+    _retry_later: Callable[[Request], None]
+
+    def send(self, request: Request) -> None:
+        raise NotImplementedError
+
+    def _may_retry(self, request: Request, status: int) -> bool:
+        retries = self.retries
+        return (
+            retries is not None
+            and request.try_number < retries.attempts
+            and status in retries.retriable
+        )
+
+    def _schedule_retry(self, request: Request) -> None:
+        assert self.retries is not None
+        request.try_number += 1
+        self.retry_count += 1
+        delay = self.retries.backoff(request.try_number)
+        self.env.schedule(delay, self._retry_later, request)
+
+    def _retry(self, request: Request) -> None:
+        if not request.done:
+            self.send(request)
+
+
+class Route(Router):
     """Sends requests to ``service``'s endpoints with a load balancer and a retry policy."""
 
     __slots__ = (
         "_active",
-        "_per_try_timers",
         "_pick",
-        "_retry_later",
         "endpoints",
-        "env",
         "load_balancer",
-        "retries",
-        "retry_count",
-        "service",
         "tracks_active",
     )
 
@@ -116,25 +144,13 @@ class Route:
         self._failed_try(request, PER_TRY_TIMEOUT)
 
     def _failed_try(self, request: Request, status: int) -> None:
-        retries = self.retries
-        if (
-            retries is not None
-            and request.try_number < retries.attempts
-            and status in retries.retriable
-        ):
-            request.try_number += 1
-            self.retry_count += 1
-            delay = retries.backoff(request.try_number)
-            self.env.schedule(delay, self._retry_later, request)
+        if self._may_retry(request, status):
+            self._schedule_retry(request)
         else:
             request.source.fail(request, status)
 
-    def _retry(self, request: Request) -> None:
-        if not request.done:
-            self.send(request)
 
-
-class ProxyRoute:
+class ProxyRoute(Router):
     """Envoy's router in one proxy, for calls to one destination (a mesh route).
 
     Compared with :class:`Route` (a single client-side router), each try here also
@@ -152,17 +168,11 @@ class ProxyRoute:
 
     __slots__ = (
         "_deliver_later",
-        "_per_try_timers",
-        "_retry_later",
         "_route_timers",
         "_workers",
         "cluster",
-        "env",
         "proxy",
         "reselect",
-        "retries",
-        "retry_count",
-        "service",
         "setup_time",
     )
 
@@ -312,26 +322,15 @@ class ProxyRoute:
         request.source.fail(request, ROUTE_TIMEOUT)
 
     def _failed_try(self, request: Request, status: int, host: Any) -> None:
-        retries = self.retries
         cluster = self.cluster
-        if (
-            retries is not None
-            and request.try_number < retries.attempts
-            and status in retries.retriable
-            and cluster.breakers.retry_allowed(cluster.active_retries, cluster.active_requests)
+        if self._may_retry(request, status) and cluster.breakers.retry_allowed(
+            cluster.active_retries, cluster.active_requests
         ):
             if host is not None:
                 if request.tried is None:
                     request.tried = [host]
                 else:
                     request.tried.append(host)
-            request.try_number += 1
-            self.retry_count += 1
-            delay = retries.backoff(request.try_number)
-            self.env.schedule(delay, self._retry_later, request)
+            self._schedule_retry(request)
         else:
             request.source.fail(request, status)
-
-    def _retry(self, request: Request) -> None:
-        if not request.done:
-            self.send(request)

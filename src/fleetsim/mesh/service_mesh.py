@@ -49,7 +49,6 @@ GATEWAY = "istio-ingressgateway"
 
 # Counters a proxy keeps, summed per service over live and retired proxies.
 SERVER_COUNTERS = ("connects_in", "app_connects", "restarts", "requests_in", "requests")
-CLIENT_COUNTERS = ("retries", "overflows", "retry_overflows", "connects")
 
 
 class EndpointFanout:
@@ -231,18 +230,10 @@ class ServiceMesh:
         self._retire(proxy)
 
     def _retire(self, proxy: SidecarProxy) -> None:
-        retired = self.retired[proxy.service]
-        for key in SERVER_COUNTERS:
-            retired[key] += getattr(proxy, key)
-        retired["cpu_seconds_micro"] += int(proxy.cpu_seconds() * 1e6)
-        for destination, route in proxy.routes.items():
-            cluster = proxy.clusters[destination]
+        _add_server_counters(self.retired[proxy.service], proxy)
+        for destination, cluster in proxy.clusters.items():
             self.fanouts[destination].clusters.remove(cluster)
-            counters = self.retired[destination]
-            counters["retries"] += route.retry_count
-            counters["overflows"] += cluster.breakers.overflows
-            counters["retry_overflows"] += cluster.breakers.retry_overflows
-            counters["connects"] += cluster.connects
+            _add_client_counters(self.retired[destination], cluster)
         self.proxies[proxy.service].remove(proxy)
 
     # --- the kubelet's side of a sidecar restart -------------------------------------
@@ -285,13 +276,22 @@ class ServiceMesh:
         destination (every route to it)."""
         totals = Counter(self.retired[service])
         for proxy in self.proxies[service]:
-            for key in SERVER_COUNTERS:
-                totals[key] += getattr(proxy, key)
-            totals["cpu_seconds_micro"] += int(proxy.cpu_seconds() * 1e6)
+            _add_server_counters(totals, proxy)
         for cluster in self.fanouts[service].clusters:
-            route = cluster.proxy.routes[service]
-            totals["retries"] += route.retry_count
-            totals["overflows"] += cluster.breakers.overflows
-            totals["retry_overflows"] += cluster.breakers.retry_overflows
-            totals["connects"] += cluster.connects
+            _add_client_counters(totals, cluster)
         return totals
+
+
+def _add_server_counters(totals: Counter[str], proxy: SidecarProxy) -> None:
+    """What a proxy counted for its own service (inbound side, restarts, CPU)."""
+    for key in SERVER_COUNTERS:
+        totals[key] += getattr(proxy, key)
+    totals["cpu_seconds_micro"] += int(proxy.cpu_seconds() * 1e6)
+
+
+def _add_client_counters(totals: Counter[str], cluster: UpstreamCluster) -> None:
+    """What a proxy counted towards one destination (retries, overflows, connects)."""
+    totals["retries"] += cluster.proxy.routes[cluster.destination].retry_count
+    totals["overflows"] += cluster.breakers.overflows
+    totals["retry_overflows"] += cluster.breakers.retry_overflows
+    totals["connects"] += cluster.connects
