@@ -188,3 +188,23 @@ def test_redirected_output_keeps_whole_tables_and_a_closed_pipe_is_not_an_error(
     )
     assert piped.returncode == 0
     assert "Traceback" not in piped.stderr and "cannot write" not in piped.stderr
+
+
+def test_duration_and_warmup_overrides_shorten_every_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _small_file(tmp_path)
+    assert main(["compare", str(path), "--duration", "2s", "--warmup", "0.5s", "--json"]) == 0
+    runs = json.loads(capsys.readouterr().out)["runs"]
+    assert [(r["simulated_seconds"], r["warmup_seconds"]) for r in runs] == [(2.0, 0.5)] * 3
+    shortened = fleetsim.run(path, duration="2s", warmup=0.5).summary
+    assert _without_wall(shortened) == _without_wall(runs[0])
+
+
+def test_bad_duration_override_exits_2_naming_the_field(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _small_file(tmp_path)
+    assert main(["run", str(path), "--duration", "soon"]) == 2
+    message = capsys.readouterr().err
+    assert "spec.duration" in message and "soon" in message

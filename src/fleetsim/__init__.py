@@ -23,15 +23,19 @@ def run(
     variant: str | None = None,
     seed: int | None = None,
     progress: Any = None,
+    *,
+    duration: str | float | None = None,
+    warmup: str | float | None = None,
 ) -> Result:
     """Run ``scenario`` (a file path, or a dict with the file's structure).
 
     ``variant`` picks one of ``spec.variants`` (None: the baseline); ``seed`` overrides
-    ``spec.seed``; ``progress`` is an optional ``callback(done_s, total_s, events)``.
+    ``spec.seed``; ``progress`` is an optional ``callback(done_s, total_s, events)``;
+    ``duration`` and ``warmup`` (``"30s"`` or seconds) shorten or lengthen the run.
     Raises ``ScenarioError`` for a scenario that cannot be run.
     """
     from fleetsim.scenario.loader import load_scenario
     from fleetsim.simulation import Simulation
 
-    loaded = load_scenario(scenario, variant=variant)
+    loaded = load_scenario(scenario, variant=variant, duration=duration, warmup=warmup)
     return Simulation(loaded, seed=seed).run(progress)

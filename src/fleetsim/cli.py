@@ -59,6 +59,12 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, help="override spec.seed")
     parser.add_argument("--json", action="store_true", help="print only the summary JSON")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--duration", metavar="TIME", help="override spec.duration (e.g. 30s, 5m) in every run"
+    )
+    parser.add_argument(
+        "--warmup", metavar="TIME", help="override spec.warmup (e.g. 0s, 1m) in every run"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -98,7 +104,9 @@ def _run_one(scenario: str, variant: str | None, args: argparse.Namespace, stdou
     from fleetsim.scenario.loader import load_scenario
     from fleetsim.simulation import Simulation
 
-    loaded = load_scenario(scenario, variant=variant)
+    loaded = load_scenario(
+        scenario, variant=variant, duration=args.duration, warmup=args.warmup
+    )
     simulation = Simulation(loaded, seed=args.seed)
     label = escape(f"{loaded.scenario.metadata.name} [{loaded.variant}]")
     with progress_bar(stdout, label, _show_progress(args, stdout)) as progress:

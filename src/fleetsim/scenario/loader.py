@@ -66,15 +66,22 @@ class _Document:
 
 
 def load_scenario(
-    source: str | os.PathLike[str] | Mapping[str, Any], *, variant: str | None = None
+    source: str | os.PathLike[str] | Mapping[str, Any],
+    *,
+    variant: str | None = None,
+    duration: str | float | None = None,
+    warmup: str | float | None = None,
 ) -> LoadedScenario:
     """Load ``source`` (a YAML/JSON file, or a dict with the file's structure).
 
     The baseline and every variant are validated, so a broken variant is reported
     even when another one is run. ``variant`` None or ``"baseline"`` means no variant.
+    ``duration`` and ``warmup`` replace ``spec.duration`` and ``spec.warmup`` in the
+    baseline and every variant (a shortened run), validated like the file's own values.
     Raises :class:`ScenarioError` for anything that cannot be run.
     """
     document = _read(source)
+    _override_times(document, duration, warmup)
     baseline = _validate(document, document.data, None)
     names = list(baseline.spec.variants)
     chosen = BASELINE if variant is None else variant
@@ -83,6 +90,7 @@ def load_scenario(
     result = LoadedScenario(baseline, document.file, BASELINE, names, copy.deepcopy(document.data))
     for name in names:
         merged = {**document.data, "spec": _merged_spec(document, name)}
+        _override_spec_times(merged, duration, warmup)
         scenario = _validate(document, merged, name)
         if name == chosen:
             result = LoadedScenario(scenario, document.file, name, names, copy.deepcopy(merged))
@@ -92,6 +100,27 @@ def load_scenario(
 def variant_names(source: str | os.PathLike[str] | Mapping[str, Any]) -> list[str]:
     """The variants ``source`` defines, in file order (after validating it)."""
     return load_scenario(source).variant_names
+
+
+def _override_times(
+    document: _Document, duration: str | float | None, warmup: str | float | None
+) -> None:
+    if duration is None and warmup is None:
+        return
+    document.data = copy.deepcopy(document.data)
+    _override_spec_times(document.data, duration, warmup)
+
+
+def _override_spec_times(
+    data: dict[str, Any], duration: str | float | None, warmup: str | float | None
+) -> None:
+    spec = data.get("spec")
+    if not isinstance(spec, dict):
+        return
+    if duration is not None:
+        spec["duration"] = duration
+    if warmup is not None:
+        spec["warmup"] = warmup
 
 
 # --- reading -----------------------------------------------------------------------
