@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from fleetsim.kubernetes.hpa import (
+from fleetsim.kubernetes.podautoscaler import (
     Behavior,
     HorizontalPodAutoscaler,
     HPAConfig,

@@ -21,7 +21,7 @@ import pytest
 
 import fleetsim
 from fleetsim.cluster.dns import ANSWER_TIME, Resolver
-from fleetsim.fleet.node import Node
+from fleetsim.kubernetes.node import Node
 from fleetsim.scenario.kubernetes import DNSConfig, DNSOption
 from fleetsim.scenario.loader import load_scenario
 from fleetsim.simulation import Simulation

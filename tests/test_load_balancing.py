@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import fleetsim
 from fleetsim.engine.random import RandomStreams
-from fleetsim.mesh.load_balancer import LeastRequest, make_load_balancer
+from fleetsim.envoy.load_balancer import LeastRequest, make_load_balancer
 from tests.fleet_scenarios import scenario
 
 

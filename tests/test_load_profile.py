@@ -17,16 +17,16 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from fleetsim.fleet import load_profile
-from fleetsim.fleet.load_profile import (
+from fleetsim.dataplane.arrivals import (
     BLOCK,
     LoadProfile,
-    LoadProfileSpec,
     PiecewiseLinearProfile,
     SinusoidalProfile,
     arrival_times,
     build_profile,
 )
+from fleetsim.scenario import load_profile
+from fleetsim.scenario.load_profile import LoadProfileSpec
 from fleetsim.scenario.schema import FieldProblem, format_path
 
 
@@ -91,7 +91,11 @@ PROFILES: list[tuple[str, dict[str, Any], list[float]]] = [
 
 def _documented_examples() -> list[dict[str, Any]]:
     doc = load_profile.__doc__ or ""
-    block = doc.split("Examples, one per type")[1].split("::", 1)[1].split("At run time")[0]
+    block = (
+        doc.split("Examples, one per type")[1]
+        .split("::", 1)[1]
+        .split("These are the file-format models")[0]
+    )
     parts = [part for part in textwrap.dedent(block).split("\n\n") if part.strip()]
     return [yaml.safe_load(part)["profile"] for part in parts]
 

@@ -27,9 +27,9 @@ from typing import Any
 
 import pytest
 
-from fleetsim.mesh.locality import priority_loads
-from fleetsim.mesh.outlier_detection import OutlierDetector
-from fleetsim.mesh.proxy import SidecarProxy
+from fleetsim.envoy.locality import priority_loads
+from fleetsim.envoy.outlier_detection import OutlierDetector
+from fleetsim.envoy.proxy import SidecarProxy
 from fleetsim.scenario.loader import load_scenario
 from fleetsim.scenario.mesh import OutlierDetection
 from fleetsim.simulation import Simulation
@@ -144,7 +144,7 @@ def run_mesh(
         name, chosen = broken
 
         def break_pods(_: Any) -> None:
-            for pod in simulation.services[name].pods:
+            for pod in simulation.cluster.deployments[name].all_pods:
                 if chosen(pod):
                     assert pod.container is not None
                     pod.container.error_rate = 1.0
@@ -302,7 +302,8 @@ def test_without_outlier_detection_no_host_is_ejected() -> None:
     assert run.service("app")["ejections"] == 0
     assert run.summary["events_by_kind"]["outlier_ejection"] == 0
     # The bad pod keeps its share of first tries (1/4 of ~6000, binomial).
-    bad = run.simulation.services["app"].pods[0].window_received()
+    first = run.simulation.cluster.deployments["app"].all_pods[0]
+    bad = run.simulation.summary.window_received(first)
     assert bad > 1000
 
 
@@ -392,7 +393,7 @@ def test_outlier_detector_max_ejection_percent() -> None:
 
 
 def test_split_local_origin_errors_count_apart_from_5xx() -> None:
-    from fleetsim.fleet.request import CONNECT_FAILURE, ERROR_503
+    from fleetsim.dataplane.request import CONNECT_FAILURE, ERROR_503
 
     found, _, _ = detector(
         consecutive5xxErrors=2,
@@ -636,14 +637,15 @@ def released(share: float, idle: str | None = None) -> tuple[Run, int]:
     assert simulation.mesh is not None
     mesh = simulation.mesh
     held: list[int] = []
-    remove = mesh.remove_pod
+    remove = mesh.pod_removed
 
     def removing(pod: Any) -> None:
-        if pod.proxy is not None and pod.service_name == "frontend":
+        proxy = mesh.proxy_of(pod)
+        if proxy is not None and pod.service_name == "frontend":
             held.append(
                 sum(
                     1
-                    for cluster in pod.proxy.clusters.values()
+                    for cluster in proxy.clusters.values()
                     for pools in cluster.pools.values()
                     for pool in pools
                     if pool is not None
@@ -653,7 +655,7 @@ def released(share: float, idle: str | None = None) -> tuple[Run, int]:
             )
         remove(pod)
 
-    mesh.remove_pod = removing  # type: ignore[method-assign]
+    mesh.pod_removed = removing  # type: ignore[method-assign]
     result = simulation.run()
     run = Run(result.summary, result.series["services"], [], simulation)
     return run, sum(held)

@@ -8,7 +8,7 @@ import pytest
 
 import fleetsim
 from fleetsim.engine.random import RandomStreams
-from fleetsim.mesh.retry import RetryPolicy
+from fleetsim.envoy.retry import RetryPolicy
 from fleetsim.scenario.schema import Retries
 from tests.fleet_scenarios import scenario
 

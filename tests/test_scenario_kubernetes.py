@@ -17,10 +17,10 @@ from fleetsim.scenario.kubernetes import (
     Probe,
     RollingUpdate,
     events_in_order,
-    scaled_value,
 )
 from fleetsim.scenario.loader import load_scenario
 from fleetsim.scenario.schema import Spec
+from fleetsim.units import scaled_value
 from tests.scenario_files import (
     assert_one_clear_error,
     line_of,

@@ -104,9 +104,7 @@ def _run_one(scenario: str, variant: str | None, args: argparse.Namespace, stdou
     from fleetsim.scenario.loader import load_scenario
     from fleetsim.simulation import Simulation
 
-    loaded = load_scenario(
-        scenario, variant=variant, duration=args.duration, warmup=args.warmup
-    )
+    loaded = load_scenario(scenario, variant=variant, duration=args.duration, warmup=args.warmup)
     simulation = Simulation(loaded, seed=args.seed)
     label = escape(f"{loaded.scenario.metadata.name} [{loaded.variant}]")
     with progress_bar(stdout, label, _show_progress(args, stdout)) as progress:

@@ -233,3 +233,32 @@ Memory = Annotated[int, BeforeValidator(parse_memory)]
 
 Cpu = Annotated[float, BeforeValidator(parse_cpu)]
 """Cores, parsed from ``"500m"``-style strings or plain numbers."""
+
+
+# --- int or percent (Kubernetes IntOrString) -----------------------------------------
+
+_INT_PERCENT = re.compile(r"(\d+)%")
+
+
+def percent_of(value: int | str) -> int | None:
+    """The N of an ``"N%"`` value, or None for a plain count."""
+    match = _INT_PERCENT.fullmatch(value) if isinstance(value, str) else None
+    return None if match is None else int(match.group(1))
+
+
+def scaled_value(value: int | str, total: int, round_up: bool) -> int:
+    """``intstr.GetScaledValueFromIntOrPercent`` (``kubernetes/apimachinery``
+    ``pkg/util/intstr/intstr.go``): an int as is, a percentage of ``total``.
+
+    A percentage is rounded up (``round_up``, as for ``maxSurge``) or down (as for
+    ``maxUnavailable``), so 25 % of 10 is 3 extra pods but 2 unavailable ones.
+    """
+    percent = percent_of(value)
+    if percent is None:
+        if isinstance(value, str):
+            raise ValueError(
+                f"expected a whole number or a percentage such as '25%', got {value!r}"
+            )
+        return value
+    scaled = percent * total
+    return -(-scaled // 100) if round_up else scaled // 100

@@ -26,7 +26,9 @@ def test_every_catalogue_scenario_has_a_golden_run() -> None:
 
 
 @pytest.mark.parametrize(
-    ("run", "variant"), cases(), ids=lambda value: value.name if isinstance(value, GoldenRun) else value
+    ("run", "variant"),
+    cases(),
+    ids=lambda value: value.name if isinstance(value, GoldenRun) else value,
 )
 def test_summary_matches_golden(run: GoldenRun, variant: str) -> None:
     path: Path = golden_path(run, variant)

@@ -27,7 +27,7 @@ import re
 from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
-    from fleetsim.fleet.node import Node
+    from fleetsim.kubernetes.node import Node
     from fleetsim.scenario.kubernetes import DNSConfig
 
 CLUSTER_DOMAIN = "cluster.local"

@@ -8,29 +8,27 @@ creates, restarts, node events) goes through the modelled lifecycle.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from fleetsim.fleet.distributions import service_time_stream
-from fleetsim.fleet.node import Node
+from fleetsim.dataplane.distributions import service_time_stream
 from fleetsim.kubernetes.deployment import Deployment
 from fleetsim.kubernetes.endpoints import EndpointsController
 from fleetsim.kubernetes.kubelet import HOUSEKEEPING_INTERVAL, Kubelet
 from fleetsim.kubernetes.metrics_server import MetricsServer
+from fleetsim.kubernetes.node import Node
 from fleetsim.kubernetes.node_lifecycle import NodeLifecycle
 from fleetsim.kubernetes.pod import Pod
 from fleetsim.kubernetes.podautoscaler import PodAutoscaler
-from fleetsim.kubernetes.probes import start_probes
 from fleetsim.kubernetes.scheduler import Scheduler
-from fleetsim.mesh.sidecar import SidecarStartup
 
 if TYPE_CHECKING:
+    from fleetsim.dataplane.protocols import EndpointSubscriber, Router
+    from fleetsim.dataplane.service import Service
+    from fleetsim.dataplane.traffic import TrafficSource
     from fleetsim.engine.environment import Environment
     from fleetsim.engine.random import RandomStreams
-    from fleetsim.fleet.service import Service
-    from fleetsim.fleet.traffic import TrafficSource
-    from fleetsim.mesh.route import Route
-    from fleetsim.mesh.service_mesh import ServiceMesh
+    from fleetsim.kubernetes.sidecars import SidecarInjector, SidecarStartup
     from fleetsim.metrics.events import EventLog
     from fleetsim.scenario.kubernetes import Event
     from fleetsim.scenario.schema import Spec
@@ -46,10 +44,13 @@ class Cluster:
         streams: RandomStreams,
         spec: Spec,
         services: dict[str, Service],
-        routes: dict[str, Route],
+        routes: Mapping[str, Router],
         events: EventLog,
         streams_for: dict[str, tuple[Iterator[float], Iterator[float] | None]],
-        mesh: ServiceMesh | None = None,
+        *,
+        endpoint_subscribers: Mapping[str, EndpointSubscriber],
+        sidecar_startups: Mapping[str, SidecarStartup],
+        mesh: SidecarInjector | None = None,
     ) -> None:
         self.env = env
         self.streams = streams
@@ -68,24 +69,14 @@ class Cluster:
         self.node_lifecycle = NodeLifecycle(self)
         self.scheduler = Scheduler(self)
         self.kubelet = Kubelet(self)
-        subscribers: dict[str, Any] = dict(mesh.fanouts) if mesh is not None else dict(routes)
         self.endpoints = EndpointsController(
-            env, spec.cluster.endpoint_propagation_delay, subscribers
+            env, spec.cluster.endpoint_propagation_delay, endpoint_subscribers
         )
-        if mesh is not None:
-            mesh.kubelet = self.kubelet
         self.deployments: dict[str, Deployment] = {}
         for service_spec in spec.services:
             times, errors = streams_for[service_spec.name]
             deployment = Deployment(self, services[service_spec.name], service_spec, times, errors)
-            if service_spec.sidecar is not None:
-                deployment.sidecar_startup = SidecarStartup(
-                    env,
-                    service_spec.sidecar,
-                    service_spec.dns_config,
-                    events,
-                    self.kubelet.start_app,
-                )
+            deployment.sidecar_startup = sidecar_startups.get(service_spec.name)
             self.deployments[service_spec.name] = deployment
             events.add_service(service_spec.name, service_spec.replicas, 0.0)
         self.autoscalers = {
@@ -120,14 +111,8 @@ class Cluster:
                     # No room on the initial nodes: it waits like any new pod.
                     self.scheduler.unschedulable.append(pod)
                     continue
-                self.scheduler.bind(pod, placed)
-                pod.bound_at = -PREEXISTING_AGE
-                pod.sidecar_ready = True
-                self.kubelet.launch_container(pod, warm=True)
-                pod.ready = True
-                pod.ready_transition = -PREEXISTING_AGE
-                pod.first_ready = -PREEXISTING_AGE
-                start_probes(self.kubelet, pod, random_phase=next(phases))
+                self.scheduler.bind(pod, placed, at=-PREEXISTING_AGE)
+                self.kubelet.adopt_running(pod, -PREEXISTING_AGE, next(phases))
             self.endpoints.publish_now(deployment)
 
     def start(self, sources: dict[str, TrafficSource]) -> None:

@@ -20,12 +20,12 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from fleetsim.kubernetes.pod import PENDING, Pod
-from fleetsim.scenario.kubernetes import scaled_value
+from fleetsim.units import scaled_value
 
 if TYPE_CHECKING:
-    from fleetsim.fleet.service import Service
+    from fleetsim.dataplane.service import Service
     from fleetsim.kubernetes.cluster import Cluster
-    from fleetsim.mesh.sidecar import SidecarStartup
+    from fleetsim.kubernetes.sidecars import SidecarStartup
     from fleetsim.scenario.schema import Service as ServiceSpec
 
 
@@ -64,6 +64,7 @@ class Deployment:
         self.replicas = spec.replicas
         self.revision = 0
         self.pods: list[Pod] = []  # not yet deleted
+        self.all_pods: list[Pod] = []  # every pod created, deleted ones included
         self._next_index = 0
         self._reconcile_pending = False
 
@@ -73,7 +74,7 @@ class Deployment:
         pod = Pod(self, self._next_index, self.revision, created)
         self._next_index += 1
         self.pods.append(pod)
-        self.service.pods.append(pod)
+        self.all_pods.append(pod)
         return pod
 
     def _create(self, count: int) -> None:

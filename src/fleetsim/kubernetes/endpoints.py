@@ -11,11 +11,13 @@ Changes within one instant are published together.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from fleetsim.dataplane.container import AppContainer
+    from fleetsim.dataplane.protocols import EndpointSubscriber
     from fleetsim.engine.environment import Environment
-    from fleetsim.fleet.container import AppContainer
     from fleetsim.kubernetes.deployment import Deployment
 
 
@@ -23,7 +25,9 @@ class EndpointsController:
     """Publishes each service's ready endpoints to its subscriber: the shared client
     route, or in a mesh istiod's EDS fan-out to every proxy's cluster."""
 
-    def __init__(self, env: Environment, delay: float, routes: dict[str, Any]) -> None:
+    def __init__(
+        self, env: Environment, delay: float, routes: Mapping[str, EndpointSubscriber]
+    ) -> None:
         self.env = env
         self.delay = delay
         self.routes = routes

@@ -33,8 +33,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from fleetsim.fleet.calls import CallingContainer
-from fleetsim.fleet.container import AppContainer
+from fleetsim.dataplane.calls import CallingContainer
+from fleetsim.dataplane.container import CPU_THROTTLING, WARM_UP, AppContainer
 from fleetsim.kubernetes.pod import RUNNING
 from fleetsim.kubernetes.probes import start_probes
 
@@ -66,6 +66,8 @@ class Kubelet:
 
     def run_pod(self, pod: Pod) -> None:
         """The pod was bound to its node: pull the image if needed, then start."""
+        # The pod's first status: startTime, and Ready=False now.
+        pod.ready_transition = self.env.now
         node = pod.node
         assert node is not None
         deployment = pod.deployment
@@ -89,9 +91,14 @@ class Kubelet:
         pod.phase = RUNNING
         startup = pod.deployment.sidecar_startup
         if startup is not None:
-            startup.start(pod)
+            startup.start(pod, self)
         else:
             self.start_app(pod)
+
+    def sidecar_started(self, pod: Pod) -> None:
+        """The sidecar is ready (it has its configuration): start the app."""
+        pod.sidecar_ready = True
+        self.start_app(pod)
 
     def start_app(self, pod: Pod) -> None:
         """Start the app container (after the sidecar, when there is one)."""
@@ -106,6 +113,16 @@ class Kubelet:
         start_probes(self, pod)
         self.update_ready(pod)
 
+    def adopt_running(self, pod: Pod, since: float, probe_phase: float) -> None:
+        """A pod that was already running, warm and Ready ``since`` then (the steady-state
+        fleet at the start of a run); its probes start at ``probe_phase`` of a period."""
+        pod.sidecar_ready = True
+        self.launch_container(pod, warm=True)
+        pod.ready = True
+        pod.ready_transition = since
+        pod.first_ready = since
+        start_probes(self, pod, random_phase=probe_phase)
+
     def launch_container(self, pod: Pod, *, warm: bool) -> AppContainer:
         """Create the app container of ``pod``.
 
@@ -115,11 +132,10 @@ class Kubelet:
         now = self.env.now
         spec = deployment.spec
         mesh = self.cluster.mesh
-        if mesh is not None and pod.proxy is None:
-            mesh.add_pod(pod)
+        inbound = mesh.inbound_proxy(pod) if mesh is not None else None
         container: AppContainer
         if spec.calls:
-            outbound = pod.proxy.routes if pod.proxy is not None else self.cluster.routes
+            outbound = mesh.outbound_routes(pod) if mesh is not None else self.cluster.routes
             container = CallingContainer(
                 self.env,
                 deployment.service,
@@ -130,7 +146,7 @@ class Kubelet:
                 calls=[outbound[c.service] for c in spec.calls for _ in range(c.count)],
                 parallel=spec.call_mode == "parallel",
                 after_calls=self.cluster.after_calls.get(deployment.name),
-                pod=pod,
+                inbound=inbound,
                 probe_time=spec.probe_service_time,
             )
         else:
@@ -141,7 +157,7 @@ class Kubelet:
                 pod.zone or "",
                 deployment.service_times,
                 deployment.error_draws,
-                pod=pod,
+                inbound=inbound,
                 probe_time=spec.probe_service_time,
             )
         pod.generation += 1
@@ -161,7 +177,7 @@ class Kubelet:
         pod.cpu_started = 0
         pod.cpu_accounted_at = now
         pod.throttle = 1.0
-        container.slowdown = self.latency_factor(pod, now)
+        container.set_slowdown(WARM_UP, self.latency_factor(pod, now))
         deployment.service.add_container(container, now)
         self.running.append(pod)
         return container
@@ -175,6 +191,23 @@ class Kubelet:
     def set_started(self, pod: Pod) -> None:
         pod.started = True
         self.update_ready(pod)
+
+    def set_sidecar_ready(self, pod: Pod, ready: bool) -> None:
+        """The sidecar's readiness probe result changed."""
+        pod.sidecar_ready = ready
+        self.update_ready(pod)
+
+    def sidecar_stopped(self, pod: Pod) -> None:
+        """The sidecar died (OOM): nothing reaches the app, the pod is unready."""
+        pod.sidecar_ready = False
+        if pod.container is not None:
+            pod.container.pause()
+        self.update_ready(pod)
+
+    def sidecar_listening(self, pod: Pod) -> None:
+        """The sidecar is back: the app is reachable again (ready at the next probe)."""
+        if pod.container is not None:
+            pod.container.resume()
 
     def update_ready(self, pod: Pod) -> None:
         """Recompute the pod's Ready condition; tell endpoints and the Deployment."""
@@ -305,7 +338,7 @@ class Kubelet:
         pod.deleted = True
         pod.generation += 1
         if self.cluster.mesh is not None:
-            self.cluster.mesh.remove_pod(pod)
+            self.cluster.mesh.pod_removed(pod)
         self.events.record("pod_deleted", pod.service_name)
         self.cluster.scheduler.release(pod)
         pod.deployment.pods_changed()
@@ -353,9 +386,10 @@ class Kubelet:
         pod.cpu_accounted_at = now
 
     def housekeeping(self, now: float) -> None:
-        """Account CPU and set each app's slowdown (cold start x CPU throttling)."""
+        """Account CPU and set each app's warm-up and CPU-throttling slowdowns."""
         for pod in self.running:
             self.account_cpu(pod, now)
             container = pod.container
             if container is not None:
-                container.slowdown = self.latency_factor(pod, now) * pod.throttle
+                container.set_slowdown(WARM_UP, self.latency_factor(pod, now))
+                container.set_slowdown(CPU_THROTTLING, pod.throttle)

@@ -9,16 +9,32 @@ so a pod that just started is "missing" to the HPA.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     from fleetsim.kubernetes.cluster import Cluster
+    from fleetsim.kubernetes.pod import Pod
+
+
+class PodSample(NamedTuple):
+    """One pod's CPU usage rate (cores) over the window ending at ``time``."""
+
+    usage: float
+    time: float
 
 
 class MetricsServer:
+    """Owns the pods' CPU samples; the HPA and the time series ask it."""
+
     def __init__(self, cluster: Cluster, resolution: float) -> None:
         self.cluster = cluster
         self.resolution = resolution
+        self._samples: dict[Pod, PodSample] = {}
+        self._sampled_seconds: dict[Pod, float] = {}
+
+    def sample(self, pod: Pod) -> PodSample | None:
+        """The pod's latest sample; None while it has none (it is "missing")."""
+        return self._samples.get(pod)
 
     def start(self) -> None:
         self.cluster.env.every(self.resolution, self.scrape)
@@ -29,20 +45,18 @@ class MetricsServer:
             for pod in deployment.pods:
                 container = pod.container
                 if container is None:
-                    pod.cpu_usage = None
-                    pod.cpu_sample_time = None
+                    self._samples.pop(pod, None)
                     continue
                 kubelet.account_cpu(pod, now)
                 began = pod.app_started if pod.app_started is not None else now
                 previous = now - self.resolution
                 if began <= previous:
                     window = self.resolution
-                    pod.cpu_usage = (pod.cpu_seconds - pod.cpu_sampled_seconds) / window
-                    pod.cpu_sample_time = now
+                    usage = (pod.cpu_seconds - self._sampled_seconds.get(pod, 0.0)) / window
+                    self._samples[pod] = PodSample(usage, now)
                 else:
-                    pod.cpu_usage = None
-                    pod.cpu_sample_time = None
-                pod.cpu_sampled_seconds = pod.cpu_seconds
+                    self._samples.pop(pod, None)
+                self._sampled_seconds[pod] = pod.cpu_seconds
 
     def utilization(self, deployment_name: str) -> float | None:
         """Pooled usage / pooled requests of the pods with a sample (a fraction)."""
@@ -50,7 +64,8 @@ class MetricsServer:
         request = deployment.spec.resources.requests.cpu
         if not request:
             return None
-        usage = [pod.cpu_usage for pod in deployment.pods if pod.cpu_usage is not None]
+        samples = self._samples
+        usage = [samples[pod].usage for pod in deployment.pods if pod in samples]
         if not usage:
             return None
         return sum(usage) / (request * len(usage))

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from fleetsim.fleet.node import Node
+from fleetsim.kubernetes.node import Node
 
 if TYPE_CHECKING:
     from fleetsim.kubernetes.cluster import Cluster

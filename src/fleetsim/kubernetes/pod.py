@@ -9,6 +9,12 @@ the sidecar's, and is false from the moment the pod is deleting.
 
 ``generation`` changes whenever a container is started or killed, so timers armed for an
 earlier run of a container (probe ticks, start-up steps) see they are stale and stop.
+
+One writer per piece of state: the Deployment creates the pod, the scheduler binds it
+(``node``, ``zone``, ``bound_at``), and the kubelet writes everything else: containers,
+phase, readiness (the probes and the sidecar report to it), restarts, deletion and CPU
+accounting. Other components read, or keep their own records keyed by pod (the
+metrics-server's samples, the summary's window baselines).
 """
 
 from __future__ import annotations
@@ -16,10 +22,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from fleetsim.fleet.container import AppContainer
-    from fleetsim.fleet.node import Node
+    from fleetsim.dataplane.container import AppContainer
     from fleetsim.kubernetes.deployment import Deployment
-    from fleetsim.mesh.proxy import SidecarProxy
+    from fleetsim.kubernetes.node import Node
 
 PENDING = "Pending"
 RUNNING = "Running"
@@ -34,11 +39,8 @@ class Pod:
         "bound_at",
         "container",
         "cpu_accounted_at",
-        "cpu_sample_time",
-        "cpu_sampled_seconds",
         "cpu_seconds",
         "cpu_started",
-        "cpu_usage",
         "created",
         "deleted",
         "deleting",
@@ -51,11 +53,9 @@ class Pod:
         "name",
         "node",
         "phase",
-        "proxy",
         "ready",
         "ready_transition",
         "received_past",
-        "received_window_start",
         "restart_count",
         "revision",
         "sidecar_ready",
@@ -76,7 +76,6 @@ class Pod:
         self.zone: str | None = None
         self.bound_at: float | None = None
         self.container: AppContainer | None = None
-        self.proxy: SidecarProxy | None = None  # its Envoy, in a mesh
         self.app_started: float | None = None
         self.warm_until = 0.0
         self.sidecar_ready = deployment.sidecar is None
@@ -90,15 +89,11 @@ class Pod:
         self.deletion_time: float | None = None
         self.deleted = False
         self.restart_count = 0
-        self.generation = 0
+        self.generation: int = 0
         self.received_past = 0
-        self.received_window_start = 0
         self.cpu_seconds = 0.0
         self.cpu_started = 0
         self.cpu_accounted_at = created
-        self.cpu_usage: float | None = None
-        self.cpu_sample_time: float | None = None
-        self.cpu_sampled_seconds = 0.0
         self.throttle = 1.0
 
     @property
@@ -109,9 +104,6 @@ class Pod:
         """Attempts that reached any run of this pod's app container."""
         current = self.container.received if self.container is not None else 0
         return self.received_past + current
-
-    def window_received(self) -> int:
-        return self.total_received() - self.received_window_start
 
     @property
     def scheduled(self) -> bool:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from fleetsim.fleet.request import OK, PROBE
+from fleetsim.dataplane.request import OK, PROBE
 
 if TYPE_CHECKING:
     from fleetsim.engine.environment import Environment

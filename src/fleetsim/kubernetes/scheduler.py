@@ -14,8 +14,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from fleetsim.fleet.node import Node
     from fleetsim.kubernetes.cluster import Cluster
+    from fleetsim.kubernetes.node import Node
     from fleetsim.kubernetes.pod import Pod
 
 
@@ -67,16 +67,15 @@ class Scheduler:
 
         return min(candidates, key=score)
 
-    def bind(self, pod: Pod, node: Node) -> None:
+    def bind(self, pod: Pod, node: Node, at: float | None = None) -> None:
+        """Bind ``pod`` to ``node`` (now, or at ``at`` for a pod already running)."""
         requests = pod.deployment.spec.resources.requests
         node.pods.append(pod)
         node.cpu_allocated += requests.cpu or 0.0
         node.memory_allocated += requests.memory or 0
         pod.node = node
         pod.zone = node.zone
-        pod.bound_at = self.env.now
-        # The kubelet writes the pod's first status: startTime, and Ready=False now.
-        pod.ready_transition = self.env.now
+        pod.bound_at = self.env.now if at is None else at
         if pod in self.unschedulable:
             self.unschedulable.remove(pod)
 

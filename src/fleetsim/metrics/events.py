@@ -13,7 +13,6 @@ plane) and ``probe_failed``. Pods that exist when the run starts are not "create
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
 
 EVENT_KINDS = (
     "pod_created",
@@ -72,18 +71,11 @@ class ReplicaHistory:
         self.last_direction = direction
         return direction
 
-    def summary(self, now: float) -> dict[str, Any]:
+    def mean(self, now: float) -> float:
+        """Time-weighted mean over the window up to ``now``."""
         length = now - self.start
         area = self.area + self.current * (now - self.since)
-        return {
-            "min": self.minimum,
-            "max": self.maximum,
-            "mean": area / length if length > 0 else float(self.current),
-            "final": self.current,
-            "scale_ups": self.scale_ups,
-            "scale_downs": self.scale_downs,
-            "reversals": self.reversals,
-        }
+        return area / length if length > 0 else float(self.current)
 
 
 class EventLog:
@@ -135,19 +127,3 @@ class EventLog:
         for kind, count in sorted(self.counts.items()):
             counts.setdefault(kind, count)
         return counts
-
-    def readiness_summary(self, service: str) -> dict[str, Any]:
-        delays = sorted(self.ready_delays[service])
-        ready_delay: dict[str, Any]
-        if delays:
-            middle = len(delays) // 2
-            p50 = delays[middle] if len(delays) % 2 else (delays[middle - 1] + delays[middle]) / 2
-            ready_delay = {
-                "count": len(delays),
-                "mean": round(sum(delays) / len(delays), 6),
-                "p50": round(p50, 6),
-                "max": round(delays[-1], 6),
-            }
-        else:
-            ready_delay = {"count": 0, "mean": None, "p50": None, "max": None}
-        return {"transitions": self.transitions[service], "ready_delay_s": ready_delay}

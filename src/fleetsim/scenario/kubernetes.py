@@ -24,7 +24,7 @@ from typing import Annotated, Final, Literal, Self
 from pydantic import AfterValidator, BeforeValidator, Field, field_validator, model_validator
 
 from fleetsim.fileformat import FieldProblem, FileModel
-from fleetsim.scenario.schema import (
+from fleetsim.scenario.fields import (
     Count,
     Fraction,
     Name,
@@ -32,7 +32,7 @@ from fleetsim.scenario.schema import (
     PositiveRate,
     ZoneName,
 )
-from fleetsim.units import Cpu, Duration, Memory, format_cpu, format_duration
+from fleetsim.units import Cpu, Duration, Memory, format_cpu, format_duration, percent_of
 
 __all__ = [
     "DEFAULT_DNS_SEARCHES",
@@ -57,7 +57,6 @@ __all__ = [
     "Startup",
     "Strategy",
     "events_in_order",
-    "scaled_value",
 ]
 
 Factor = Annotated[Fraction, Field(ge=1, allow_inf_nan=False)]
@@ -202,7 +201,7 @@ class ColdStart(FileModel):
 # --- rollouts (apps/v1 DeploymentStrategy) -------------------------------------------
 
 INT_OR_PERCENT_HINT: Final = "expected a whole number of pods or a percentage such as '25%'"
-_PERCENT = re.compile(r"(\d+)%")
+_PERCENT = re.compile(r"(\d+)%")  # as units.percent_of reads it
 
 
 def _int_or_percent(value: object) -> int | str:
@@ -222,26 +221,6 @@ IntOrPercent = Annotated[int | str, BeforeValidator(_int_or_percent)]
 """A number of pods, or a percentage of the replicas as ``"25%"`` (kept as written)."""
 
 
-def _percent(value: int | str) -> int | None:
-    match = _PERCENT.fullmatch(value) if isinstance(value, str) else None
-    return None if match is None else int(match.group(1))
-
-
-def scaled_value(value: int | str, total: int, round_up: bool) -> int:
-    """``intstr.GetScaledValueFromIntOrPercent``: an int as is, a percentage of ``total``.
-
-    A percentage is rounded up (``round_up``, as for ``maxSurge``) or down (as for
-    ``maxUnavailable``), so 25 % of 10 is 3 extra pods but 2 unavailable ones.
-    """
-    percent = _percent(value)
-    if percent is None:
-        if isinstance(value, str):
-            raise ValueError(f"{INT_OR_PERCENT_HINT}, got {value!r}")
-        return value
-    scaled = percent * total
-    return -(-scaled // 100) if round_up else scaled // 100
-
-
 class RollingUpdate(FileModel):
     """``strategy.rollingUpdate`` of a Deployment (apps/v1 RollingUpdateDeployment).
 
@@ -255,7 +234,7 @@ class RollingUpdate(FileModel):
 
     @model_validator(mode="after")
     def _check_progress(self) -> Self:
-        unavailable = _percent(self.max_unavailable)
+        unavailable = percent_of(self.max_unavailable)
         if unavailable is not None and unavailable > 100:
             raise FieldProblem(
                 "maxUnavailable",
@@ -274,7 +253,7 @@ class RollingUpdate(FileModel):
 
 
 def _resolves_to_zero(value: int | str) -> bool:
-    return value == 0 or _percent(value) == 0
+    return value == 0 or percent_of(value) == 0
 
 
 class Strategy(FileModel):

@@ -19,7 +19,7 @@ from typing import Annotated, Final, Literal
 from pydantic import Field
 
 from fleetsim.fileformat import FileModel
-from fleetsim.scenario.schema import Count, Fraction, PositiveDuration
+from fleetsim.scenario.fields import Count, Fraction, PositiveDuration
 from fleetsim.units import Duration, Memory
 
 __all__ = [

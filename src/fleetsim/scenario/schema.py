@@ -17,12 +17,10 @@ so the loader can point at it (``spec.traffic[0].target``) instead of its parent
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Sequence
 from typing import Annotated, Any, Final, Literal, Self
 
 from pydantic import (
-    AfterValidator,
     BeforeValidator,
     Field,
     PrivateAttr,
@@ -31,8 +29,41 @@ from pydantic import (
 )
 
 from fleetsim.fileformat import FieldPath, FieldProblem, FileModel, format_path, suggest
-from fleetsim.fleet.load_profile import LoadProfileSpec
-from fleetsim.units import Duration, Rate, format_cpu, format_duration
+from fleetsim.scenario.fields import (
+    BASELINE,
+    Count,
+    Fraction,
+    Name,
+    PositiveDuration,
+    PositiveRate,
+    VariantName,
+    ZoneName,
+    did_you_mean,
+)
+from fleetsim.scenario.kubernetes import (
+    HPA,
+    Cluster,
+    ColdStart,
+    DNSConfig,
+    Event,
+    NodePool,
+    Probe,
+    Resources,
+    Sidecar,
+    Startup,
+    Strategy,
+)
+from fleetsim.scenario.load_profile import LoadProfileSpec
+from fleetsim.scenario.mesh import (
+    Call,
+    ConnectionPool,
+    LeastRequestLbConfig,
+    LocalityLbSetting,
+    Mesh,
+    OutlierDetection,
+    RetryBudget,
+)
+from fleetsim.units import Duration, format_cpu, format_duration
 
 __all__ = [
     "API_VERSION",
@@ -74,8 +105,6 @@ __all__ = [
 ]
 
 API_VERSION: Final = "fleetsim/v1"
-BASELINE: Final = "baseline"
-"""The name of the scenario without any variant; reserved, so no variant may take it."""
 
 # Envoy's x-envoy-retry-on values (router filter docs) and its gRPC ones
 # (x-envoy-retry-grpc-on); Istio's ``retryOn`` accepts both, comma-separated.
@@ -118,89 +147,6 @@ MAX_BACKOFF_FACTOR: Final = 10
 LoadBalancerPolicy = Literal["ROUND_ROBIN", "LEAST_REQUEST", "RANDOM"]
 Distribution = Literal["exponential", "constant", "lognormal", "uniform"]
 
-
-def _did_you_mean(word: object, candidates: Iterable[str]) -> str:
-    match = suggest(word, candidates)
-    return f"; did you mean {match!r}?" if match is not None and match != word else ""
-
-
-# --- field types -----------------------------------------------------------------
-
-
-def _reject_bool(hint: str) -> Callable[[object], object]:
-    """Refuse ``true``/``false`` where a number is meant.
-
-    pydantic accepts a bool as an int in lax mode, and YAML turns ``yes``/``on``
-    into ``True``; a replica count of ``True`` is always a mistake.
-    """
-
-    def check(value: object) -> object:
-        if isinstance(value, bool):
-            raise ValueError(hint)
-        return value
-
-    return check
-
-
-_DNS_LABEL = re.compile(r"[a-z0-9](?:[-a-z0-9]*[a-z0-9])?")
-_LABEL_VALUE = re.compile(r"[A-Za-z0-9](?:[-A-Za-z0-9_.]*[A-Za-z0-9])?")
-DNS_LABEL_HINT: Final = (
-    "expected a name of lowercase letters, digits and '-' that starts and ends with a "
-    "letter or digit, at most 63 characters (a Kubernetes DNS-1123 label)"
-)
-ZONE_HINT: Final = (
-    "expected a zone name of letters, digits, '-', '_' and '.' that starts and ends with "
-    "a letter or digit, at most 63 characters (a Kubernetes label value)"
-)
-
-
-def _matching(pattern: re.Pattern[str], hint: str) -> Callable[[str], str]:
-    def check(value: str) -> str:
-        if len(value) > 63 or pattern.fullmatch(value) is None:
-            raise ValueError(hint)
-        return value
-
-    return check
-
-
-def _not_baseline(name: str) -> str:
-    if name == BASELINE:
-        raise ValueError(f"expected a variant name other than {BASELINE!r}, which means no variant")
-    return name
-
-
-Count = Annotated[int, BeforeValidator(_reject_bool("expected a whole number"))]
-Fraction = Annotated[float, BeforeValidator(_reject_bool("expected a number"))]
-Name = Annotated[str, AfterValidator(_matching(_DNS_LABEL, DNS_LABEL_HINT))]
-ZoneName = Annotated[str, AfterValidator(_matching(_LABEL_VALUE, ZONE_HINT))]
-VariantName = Annotated[Name, AfterValidator(_not_baseline)]
-PositiveDuration = Annotated[Duration, Field(gt=0)]
-PositiveRate = Annotated[Rate, Field(gt=0)]
-
-# The Kubernetes models are built from the field types above, so they are imported
-# once those exist (``fleetsim.scenario.kubernetes`` imports them from here).
-from fleetsim.scenario.kubernetes import (  # noqa: E402
-    HPA,
-    Cluster,
-    ColdStart,
-    DNSConfig,
-    Event,
-    NodePool,
-    Probe,
-    Resources,
-    Sidecar,
-    Startup,
-    Strategy,
-)
-from fleetsim.scenario.mesh import (  # noqa: E402
-    Call,
-    ConnectionPool,
-    LeastRequestLbConfig,
-    LocalityLbSetting,
-    Mesh,
-    OutlierDetection,
-    RetryBudget,
-)
 
 # --- services ----------------------------------------------------------------------
 
@@ -417,7 +363,7 @@ def _retry_condition(value: object) -> str:
             raise ValueError("expected an HTTP status code from 100 to 599")
         return str(int(text))
     if text not in _RETRY_CONDITIONS:
-        raise ValueError(RETRY_ON_HINT + _did_you_mean(text, _RETRY_CONDITIONS))
+        raise ValueError(RETRY_ON_HINT + did_you_mean(text, _RETRY_CONDITIONS))
     return text
 
 
@@ -713,7 +659,7 @@ def _check_service(path: FieldPath, name: str, services: list[str]) -> None:
         raise FieldProblem(
             path,
             f"expected the name of a service in spec.services ({', '.join(services)})"
-            + _did_you_mean(name, services),
+            + did_you_mean(name, services),
             value=name,
             has_value=True,
         )
@@ -725,7 +671,7 @@ def _check_name(path: FieldPath, name: str, names: list[str], where: str) -> Non
         listed = ", ".join(names) if names else f"none: {where} is empty"
         raise FieldProblem(
             path,
-            f"expected a name in {where} ({listed})" + _did_you_mean(name, names),
+            f"expected a name in {where} ({listed})" + did_you_mean(name, names),
             value=name,
             has_value=True,
         )

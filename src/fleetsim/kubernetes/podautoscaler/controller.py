@@ -1,23 +1,29 @@
-"""The HPA controller loop around the decision logic of ``kubernetes.hpa``.
+"""The HPA controller loop, bound to the cluster, around the decision logic of ``horizontal``.
 
 Every ``--horizontal-pod-autoscaler-sync-period`` (15 s by default) the controller lists
 the Deployment's pods, reads their CPU from metrics-server, and writes the decision to
-the Deployment's ``spec.replicas`` (``pkg/controller/podautoscaler/horizontal.go``).
+the Deployment's ``spec.replicas``: :class:`PodAutoscaler`, which feeds
+:class:`~fleetsim.kubernetes.podautoscaler.horizontal.HorizontalPodAutoscaler`. Also here:
+:func:`config_from_spec` and :func:`behavior_from_spec`, which turn the scenario's HPA spec
+into the API objects of :mod:`fleetsim.kubernetes.podautoscaler.api`.
+
+Source: the GitHub repository ``kubernetes/kubernetes``,
+``pkg/controller/podautoscaler/horizontal.go`` (``Run``, ``worker``, ``reconcileKey``).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from fleetsim.kubernetes.hpa import (
+from fleetsim.kubernetes.podautoscaler.api import (
     Behavior,
     Decision,
-    HorizontalPodAutoscaler,
     HPAConfig,
     PodMetric,
     ScalingPolicy,
     ScalingRules,
 )
+from fleetsim.kubernetes.podautoscaler.horizontal import HorizontalPodAutoscaler
 
 if TYPE_CHECKING:
     from fleetsim.kubernetes.cluster import Cluster
@@ -80,20 +86,24 @@ class PodAutoscaler:
 
     def pod_metrics(self) -> list[PodMetric]:
         request = self.deployment.spec.resources.requests.cpu
-        return [
-            PodMetric(
-                name=pod.name,
-                phase=pod.phase,
-                deleting=pod.deleting,
-                ready=pod.ready,
-                start_time=pod.bound_at,
-                last_transition=pod.ready_transition,
-                cpu_usage=pod.cpu_usage,
-                sample_time=pod.cpu_sample_time,
-                cpu_request=request,
+        metrics = self.cluster.metrics_server
+        found = []
+        for pod in self.deployment.pods:
+            sample = metrics.sample(pod) if metrics is not None else None
+            found.append(
+                PodMetric(
+                    name=pod.name,
+                    phase=pod.phase,
+                    deleting=pod.deleting,
+                    ready=pod.ready,
+                    start_time=pod.bound_at,
+                    last_transition=pod.ready_transition,
+                    cpu_usage=None if sample is None else sample.usage,
+                    sample_time=None if sample is None else sample.time,
+                    cpu_request=request,
+                )
             )
-            for pod in self.deployment.pods
-        ]
+        return found
 
     def sync(self, now: float) -> None:
         self.syncs += 1

@@ -1,7 +1,7 @@
 """One Envoy: a pod's ``istio-proxy`` sidecar, or an ingress-gateway pod.
 
 The proxy holds one upstream cluster and one route per destination its app calls
-(:mod:`upstream_cluster`, :class:`~fleetsim.mesh.route.ProxyRoute`), and the
+(:mod:`upstream_cluster`, :class:`~fleetsim.envoy.router.ProxyRoute`), and the
 inbound side of its pod: the connections other proxies opened to it (downstream) and
 its own connections to the app container (an HTTP/1.1 pool to localhost, one request
 per connection at a time, closed after the inbound idle timeout).
@@ -28,20 +28,46 @@ of its clients when the idle timeout is long.
 from __future__ import annotations
 
 import itertools
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Protocol
 
 from fleetsim.engine.random import integers_from
-from fleetsim.mesh.connection_pool import Connection, ConnectionPool
+from fleetsim.envoy.connection_pool import Connection, ConnectionPool
 
 if TYPE_CHECKING:
-    from fleetsim.kubernetes.pod import Pod
-    from fleetsim.mesh.route import ProxyRoute
-    from fleetsim.mesh.service_mesh import ServiceMesh
-    from fleetsim.mesh.upstream_cluster import UpstreamCluster
+    from fleetsim.engine.environment import Environment
+    from fleetsim.engine.random import RandomStreams
+    from fleetsim.envoy.router import ProxyRoute
+    from fleetsim.envoy.upstream_cluster import UpstreamCluster
+    from fleetsim.scenario.mesh import ProxyModel
 
 SIDECAR_READINESS_PERIOD = 15.0
 """Istio's injected readiness probe on ``/healthz/ready`` (port 15021): period 15 s
 since Istio 1.20 (upgrade notes)."""
+
+
+class ProxyManager(Protocol):
+    """What an Envoy needs from the mesh that runs it (``fleetsim.istio``): the clock and
+    random streams, its model parameters, the size of the configuration it was sent, and
+    someone to tell when it goes down, comes back, or ejects a host."""
+
+    @property
+    def env(self) -> Environment: ...
+
+    @property
+    def streams(self) -> RandomStreams: ...
+
+    @property
+    def proxy_model(self) -> ProxyModel: ...
+
+    @property
+    def config_endpoints(self) -> int: ...
+
+    def proxy_down(self, proxy: SidecarProxy) -> None: ...
+
+    def proxy_up(self, proxy: SidecarProxy) -> None: ...
+
+    def record_ejection(self, destination: str) -> None: ...
 
 
 class SidecarProxy:
@@ -49,12 +75,11 @@ class SidecarProxy:
 
     def __init__(
         self,
-        mesh: ServiceMesh,
+        mesh: ProxyManager,
         name: str,
         service: str,
         zone: str | None,
         *,
-        pod: Pod | None,
         concurrency: int,
         memory_limit: int | None,
         inbound_idle_timeout: float,
@@ -64,7 +89,6 @@ class SidecarProxy:
         self.name = name
         self.service = service
         self.zone = zone
-        self.pod = pod
         self.concurrency = concurrency
         self.memory_limit = memory_limit
         self.inbound_idle_timeout = inbound_idle_timeout
@@ -186,7 +210,7 @@ class SidecarProxy:
         self.up = True
         self.mesh.proxy_up(self)
 
-    def shutdown(self, unclosed_share: float, draws: Any) -> None:
+    def shutdown(self, unclosed_share: float, draws: Iterator[float]) -> None:
         """The pod is gone: close (or lose) every connection."""
         self.removed = True
         for cluster in self.clusters.values():

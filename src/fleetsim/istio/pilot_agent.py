@@ -1,5 +1,8 @@
 """The istio-proxy sidecar's start-up: pilot-agent, Envoy, and the control plane's name.
 
+Implements ``fleetsim.kubernetes.sidecars.SidecarStartup``; it tells the kubelet when
+the sidecar is ready, and the kubelet starts the app.
+
 Envoy turns ready only once it has its first configuration from istiod, and it reaches
 istiod by the MeshConfig ``discoveryAddress`` (``istiod.istio-system.svc:15012``), a
 DNS name resolved through the pod's resolver (``cluster.dns``). When that lookup fails,
@@ -16,13 +19,13 @@ The application container starts only after the sidecar is ready, as with Istio'
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from fleetsim.cluster.dns import Resolver, service_fqdn
 
 if TYPE_CHECKING:
     from fleetsim.engine.environment import Environment
+    from fleetsim.kubernetes.kubelet import Kubelet
     from fleetsim.kubernetes.pod import Pod
     from fleetsim.metrics.events import EventLog
     from fleetsim.scenario.kubernetes import DNSConfig, Sidecar
@@ -37,7 +40,6 @@ class SidecarStartup:
         spec: Sidecar,
         dns_config: DNSConfig,
         events: EventLog,
-        on_ready: Callable[[Pod], None],
     ) -> None:
         self.env = env
         self.spec = spec
@@ -45,10 +47,11 @@ class SidecarStartup:
         known = {service_fqdn(spec.discovery_address)}
         self.resolver = Resolver(dns_config, library="c-ares", known=known)
         self.events = events
-        self.on_ready = on_ready
+        self.kubelet: Kubelet | None = None
 
-    def start(self, pod: Pod) -> None:
+    def start(self, pod: Pod, kubelet: Kubelet) -> None:
         """The sidecar container starts; pilot-agent asks for config after ``start``."""
+        self.kubelet = kubelet
         self.env.schedule(self.spec.start, self._resolve, (pod, pod.generation))
 
     def _resolve(self, argument: Any) -> None:
@@ -71,7 +74,6 @@ class SidecarStartup:
 
     def _connected(self, argument: Any) -> None:
         pod, generation = argument
-        if pod.generation != generation or pod.deleting:
+        if pod.generation != generation or pod.deleting or self.kubelet is None:
             return
-        pod.sidecar_ready = True
-        self.on_ready(pod)
+        self.kubelet.sidecar_started(pod)

@@ -12,8 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from fleetsim.fleet.traffic import TrafficSource
-    from fleetsim.mesh.route import Route
+    from fleetsim.dataplane.protocols import Host, RequestSource, Router
 
 # Outcomes of one attempt, as the client-side proxy sees them.
 OK = 0
@@ -37,14 +36,15 @@ class Request:
 
     __slots__ = ("connection", "done", "route", "source", "started", "tried", "try_number")
 
-    def __init__(self, source: Any, route: Any, started: float) -> None:
-        self.source: TrafficSource = source
-        self.route: Route = route
+    def __init__(self, source: RequestSource, route: Router, started: float) -> None:
+        self.source = source
+        self.route = route
         self.started = started
         self.try_number = 0
         self.done = False
-        self.connection: Any = None  # in a mesh: the upstream connection of the current try
-        self.tried: list[Any] | None = None  # in a mesh: hosts of failed tries, for retries
+        # Envoy's state of the current try (its upstream connection), opaque here.
+        self.connection: Any = None
+        self.tried: list[Host] | None = None  # in a mesh: hosts of failed tries, for retries
 
     def __repr__(self) -> str:
         state = "done" if self.done else "pending"

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from fleetsim.fleet.request import (
+from fleetsim.dataplane.request import (
     CONNECT_FAILURE,
     ERROR_503,
     OVERFLOW_503,

@@ -18,13 +18,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
+from fleetsim.dataplane.service import Service
+from fleetsim.dataplane.traffic import TrafficSource
 from fleetsim.engine.environment import Environment
 from fleetsim.engine.random import RandomStreams
-from fleetsim.fleet.service import Service
-from fleetsim.fleet.traffic import TrafficSource
 from fleetsim.metrics.histogram import Accumulator, quantiles_of
+from fleetsim.summary.model import LatencyBlock
 
 SERIES_QUANTILES = [0.5, 0.99]
 SAMPLES_PER_INTERVAL = 200
@@ -101,8 +102,6 @@ class Collector:
     def start_window(self, now: float) -> None:
         """Begin the measured window: forget everything seen during warm-up."""
         for service in self.services:
-            for pod in service.pods:
-                pod.received_window_start = pod.total_received()
             service.reset_interval(now)
         for source in self.sources:
             source.reset_interval()
@@ -198,13 +197,13 @@ class Collector:
 LATENCY_QUANTILES = {"p50": 0.5, "p90": 0.9, "p99": 0.99, "p999": 0.999, "p9999": 0.9999}
 
 
-def latency_block(accumulator: Accumulator, keys: list[str]) -> dict[str, float]:
+def latency_block(accumulator: Accumulator, keys: list[str]) -> LatencyBlock:
     """``{"mean", <keys>..., "max"}`` in milliseconds."""
     values = accumulator.quantiles([LATENCY_QUANTILES[k] for k in keys])
-    block = {"mean": _ms(accumulator.mean())}
+    block: dict[str, float] = {"mean": _ms(accumulator.mean())}
     block.update({key: _ms(value) for key, value in zip(keys, values, strict=True)})
     block["max"] = _ms(accumulator.maximum)
-    return block
+    return cast(LatencyBlock, block)
 
 
 def spread(values: list[int]) -> tuple[float, float]:

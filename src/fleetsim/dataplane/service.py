@@ -1,4 +1,4 @@
-"""A service: its pods and the counters the summary reads.
+"""A service: its running app containers and the counters the summary reads.
 
 Counters here cover the current metrics interval; the collector folds them into the
 run's totals at each interval end. ``in_system`` counts attempts queued or in service;
@@ -19,8 +19,7 @@ from typing import TYPE_CHECKING
 from fleetsim.metrics.histogram import Histogram
 
 if TYPE_CHECKING:
-    from fleetsim.fleet.container import AppContainer
-    from fleetsim.kubernetes.pod import Pod
+    from fleetsim.dataplane.container import AppContainer
     from fleetsim.scenario.schema import Service as ServiceSpec
 
 UNBOUNDED = 1 << 62
@@ -39,7 +38,6 @@ class Service:
         "in_system",
         "latency",
         "name",
-        "pods",
         "queue_limit",
         "received_before",
         "rejected",
@@ -55,7 +53,6 @@ class Service:
         self.workers = spec.workers
         self.queue_limit = UNBOUNDED if spec.queue_limit is None else spec.queue_limit
         self.error_rate = spec.error_rate
-        self.pods: list[Pod] = []  # every pod the run created, deleted ones included
         self.containers: list[AppContainer] = []  # running app containers
         self.in_system = 0
         self.busy_time = 0.0

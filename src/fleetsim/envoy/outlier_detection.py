@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from fleetsim.fleet.request import CONNECT_FAILURE, PER_TRY_TIMEOUT, RESET
+from fleetsim.dataplane.request import CONNECT_FAILURE, PER_TRY_TIMEOUT, RESET
 
 if TYPE_CHECKING:
     from fleetsim.engine.environment import Environment

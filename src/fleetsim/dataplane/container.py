@@ -10,20 +10,24 @@ a stale list still reaches it after it stopped: a stopped container refuses conn
 (``CONNECT_FAILURE``), a killed one answers what it held with ``RESET``. A restarted
 container is a new object (the kubelet starts a new process, cold again).
 
-``accept`` and ``finish`` are the per-attempt hot path. They inline scheduling on the
-clock (see ``engine.environment``) and the latency histogram (see ``metrics.histogram``)
-on purpose. ``slowdown`` stretches every service time (cold start, CPU throttling).
+``accept`` and ``finish`` are the per-attempt hot path. They inline the latency
+histogram (see ``metrics.histogram``) on purpose.
+
+``slowdown`` stretches every service time. It is the product of named causes, each set
+by the one component that owns it (:meth:`AppContainer.set_slowdown`): the kubelet's
+warm-up curve (``WARM_UP``) and CPU throttling under a CFS quota (``CPU_THROTTLING``);
+``NODE_STALL`` and ``GC_PAUSE`` are reserved for what runs beside the app on its node
+and inside its runtime.
 """
 
 from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterator
-from heapq import heappush
 from math import log
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
-from fleetsim.fleet.request import (
+from fleetsim.dataplane.request import (
     CONNECT_FAILURE,
     ERROR_503,
     OK,
@@ -35,8 +39,25 @@ from fleetsim.fleet.request import (
 from fleetsim.metrics.histogram import INVERSE_LOG_GAMMA, MIN_VALUE, OFFSET, Histogram
 
 if TYPE_CHECKING:
+    from fleetsim.dataplane.protocols import InboundProxy
+    from fleetsim.dataplane.service import Service
     from fleetsim.engine.environment import Environment
-    from fleetsim.fleet.service import Service
+
+WARM_UP: Final = "warm-up"
+CPU_THROTTLING: Final = "cpu-throttling"
+NODE_STALL: Final = "node-stall"
+GC_PAUSE: Final = "gc-pause"
+
+
+class AttemptCounters(Protocol):
+    """The counters an app container adds to: its service's, or a sink after a kill."""
+
+    in_system: int
+    busy_time: float
+    errors: int
+    rejected: int
+    unavailable: int
+    latency: Histogram
 
 
 class StatsSink:
@@ -57,18 +78,18 @@ class AppContainer:
     __slots__ = (
         "_finish",
         "_saved",
+        "_schedule_at",
+        "_slowdown_causes",
         "accepting",
         "busy",
         "env",
         "error_draws",
         "error_rate",
-        "events",
         "finish_status",
-        "heap",
+        "inbound",
         "index",
         "name",
         "paused",
-        "pod",
         "probe_time",
         "queue",
         "queue_limit",
@@ -90,17 +111,16 @@ class AppContainer:
         service_times: Iterator[float],
         error_draws: Iterator[float] | None,
         *,
-        pod: Any = None,
+        inbound: InboundProxy | None = None,
         probe_time: float = 0.001,
     ) -> None:
         self.env = env
-        self.heap = env.heap
-        self.events = env.events
-        self.service: Any = service
+        self._schedule_at = env.schedule_at
+        self.service: AttemptCounters = service
         self.index = index
         self.name = f"{service.name}-{index}"
         self.zone = zone
-        self.pod = pod
+        self.inbound = inbound
         self.workers = service.workers
         self.queue_limit = service.queue_limit
         self.error_rate = service.error_rate
@@ -108,6 +128,7 @@ class AppContainer:
         self.error_draws = error_draws
         self.probe_time = probe_time
         self.slowdown = 1.0
+        self._slowdown_causes: dict[str, float] = {}
         self.accepting = True
         self.paused = False
         self._saved: tuple[int, int, Iterator[float] | None] | None = None
@@ -135,12 +156,7 @@ class AppContainer:
             self.busy += 1
             duration = next(self.service_times) * self.slowdown
             service.busy_time += duration
-            done = now + duration
-            event = (self._finish, (request, try_number, now))
-            if self.events.setdefault(done, event) is event:
-                heappush(self.heap, done)
-            else:
-                self.env.add_to_instant(done, *event)
+            self._schedule_at(now + duration, self._finish, (request, try_number, now))
         elif len(self.queue) < self.queue_limit:
             self.received += 1
             service.in_system += 1
@@ -173,7 +189,7 @@ class AppContainer:
             self.busy += 1
             duration = self.probe_time * self.slowdown
             self.service.busy_time += duration
-            self.env.schedule_at(now + duration, self._finish, (probe, try_number, now))
+            self._schedule_at(now + duration, self._finish, (probe, try_number, now))
         elif len(self.queue) < self.queue_limit:
             self.service.in_system += 1
             self.queue.append((probe, try_number, now))
@@ -182,12 +198,16 @@ class AppContainer:
         return True
 
     def finish(self, attempt: Attempt) -> None:
-        """A worker is done with ``attempt``: take the next one, then answer."""
+        """A worker is done with ``attempt``: take the next one, then answer.
+
+        The answer is ``finish_status``: OK, or RESET once the container was killed.
+        """
         request, try_number, arrived = attempt
         now = self.env.now
         service = self.service
+        status = self.finish_status
         service.in_system -= 1
-        if try_number >= 0 and self.finish_status == OK:
+        if try_number >= 0 and status == OK:
             latency = now - arrived
             histogram = service.latency
             histogram.total += latency
@@ -204,15 +224,28 @@ class AppContainer:
             else:
                 duration = self.probe_time * self.slowdown
             service.busy_time += duration
-            done = now + duration
-            event = (self._finish, following)
-            if self.events.setdefault(done, event) is event:
-                heappush(self.heap, done)
-            else:
-                self.env.add_to_instant(done, *event)
+            self._schedule_at(now + duration, self._finish, following)
         else:
             self.busy -= 1
-        request.route.on_response(request, try_number, self.finish_status, self)
+        request.route.on_response(request, try_number, status, self)
+
+    def answer_now(self, attempt: Attempt, status: int) -> None:
+        """End ``attempt`` with ``status`` without counting its latency (its calls failed):
+        the worker takes the next attempt, then the answer goes back."""
+        request, try_number, _ = attempt
+        self.service.in_system -= 1
+        self.busy -= 1
+        if self.queue:
+            self._start_queued()
+        request.route.on_response(request, try_number, status, self)
+
+    def set_slowdown(self, cause: str, factor: float) -> None:
+        """Set one cause's factor; ``slowdown`` is the product of every cause's factor."""
+        self._slowdown_causes[cause] = factor
+        product = 1.0
+        for value in self._slowdown_causes.values():
+            product *= value
+        self.slowdown = product
 
     @property
     def started(self) -> int:

@@ -15,8 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from fleetsim.engine.timers import FixedDelayDeadlines
-from fleetsim.fleet.request import (
+from fleetsim.dataplane.request import (
     CIRCUIT_OPEN,
     CONNECT_FAILURE,
     NO_HEALTHY_UPSTREAM,
@@ -25,18 +24,21 @@ from fleetsim.fleet.request import (
     ROUTE_TIMEOUT,
     Request,
 )
+from fleetsim.engine.timers import FixedDelayDeadlines
 
 if TYPE_CHECKING:
+    from fleetsim.dataplane.service import Service
     from fleetsim.engine.environment import Environment
-    from fleetsim.fleet.service import Service
-    from fleetsim.mesh.load_balancer import LoadBalancer
-    from fleetsim.mesh.retry import RetryPolicy
+    from fleetsim.envoy.load_balancer import LoadBalancer
+    from fleetsim.envoy.retry import RetryPolicy
 
 
 class NoHealthyUpstream:
     """The host an empty endpoint list picks: it answers 503 at once."""
 
     __slots__ = ()
+    zone = ""
+    inbound = None
 
     def accept(self, request: Request, try_number: int) -> None:
         request.route.on_response(request, try_number, NO_HEALTHY_UPSTREAM, self)
@@ -229,7 +231,7 @@ class ProxyRoute(Router):
         if host is cluster.empty:
             self._failed_try(request, NO_HEALTHY_UPSTREAM, None)
             return
-        peer = host.pod.proxy if host.pod is not None else None
+        peer = host.inbound
         if peer is not None and not peer.up:
             self._refused(request, host)  # its Envoy is restarting: nothing listens
             return
@@ -272,9 +274,9 @@ class ProxyRoute(Router):
 
     def on_response(self, request: Request, try_number: int, status: int, host: Any) -> None:
         """An answer from ``host``; answers to tries already reset are dropped here."""
-        pod = host.pod
-        if pod is not None and pod.proxy is not None:
-            pod.proxy.app_release()
+        inbound = host.inbound
+        if inbound is not None:
+            inbound.app_release()
         connection = request.connection
         if try_number != request.try_number or connection is None:
             return

@@ -15,14 +15,15 @@ and queue: the usual way latency spreads up a call graph. Utilization counts the
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from fleetsim.fleet.container import AppContainer
-from fleetsim.fleet.request import ERROR_503, OK, Attempt, Request
+from fleetsim.dataplane.container import AppContainer
+from fleetsim.dataplane.request import ERROR_503, OK, Attempt, Request
 
 if TYPE_CHECKING:
+    from fleetsim.dataplane.protocols import InboundProxy, Router
+    from fleetsim.dataplane.service import Service
     from fleetsim.engine.environment import Environment
-    from fleetsim.fleet.service import Service
 
 
 class CallChain:
@@ -30,7 +31,7 @@ class CallChain:
 
     __slots__ = ("attempt", "container", "failed", "pending", "remaining", "started")
 
-    def __init__(self, container: CallingContainer, attempt: Attempt, calls: list[Any]) -> None:
+    def __init__(self, container: CallingContainer, attempt: Attempt, calls: list[Router]) -> None:
         self.container = container
         self.attempt = attempt
         self.remaining = calls  # routes still to call, in order (sequential mode)
@@ -81,14 +82,21 @@ class CallingContainer(AppContainer):
         service_times: Iterator[float],
         error_draws: Iterator[float] | None,
         *,
-        calls: list[Any],
+        calls: list[Router],
         parallel: bool,
         after_calls: Iterator[float] | None,
-        pod: Any = None,
+        inbound: InboundProxy | None = None,
         probe_time: float = 0.001,
     ) -> None:
         super().__init__(
-            env, service, index, zone, service_times, error_draws, pod=pod, probe_time=probe_time
+            env,
+            service,
+            index,
+            zone,
+            service_times,
+            error_draws,
+            inbound=inbound,
+            probe_time=probe_time,
         )
         self.calls = calls  # routes, one entry per call, in calling order
         self.parallel = parallel
@@ -118,9 +126,4 @@ class CallingContainer(AppContainer):
             self._answer(chain.attempt)
         else:
             self.service.errors += 1
-            self.finish_status = ERROR_503
-            try:
-                self._answer(chain.attempt)
-            finally:
-                if self.finish_status == ERROR_503:
-                    self.finish_status = OK
+            self.answer_now(chain.attempt, ERROR_503)

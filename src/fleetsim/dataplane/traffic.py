@@ -1,7 +1,7 @@
 """Traffic sources: clients that send requests at a rate and wait up to a timeout.
 
 Arrivals are Poisson (exponential gaps) or constant (evenly spaced), at the traffic's
-``rate`` or following its load ``profile`` (see ``fleet.load_profile``: a
+``rate`` or following its load ``profile`` (see ``dataplane.arrivals``: a
 non-homogeneous Poisson process by thinning, or evenly spaced in the integrated rate).
 The client timeout ends the request as timed out when no answer came in time; the pod is
 not told and keeps working, as a server does when its client hangs up.
@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
-from heapq import heappush
 from math import log
 from typing import TYPE_CHECKING, Any
 
-from fleetsim.engine.timers import FixedDelayDeadlines
-from fleetsim.fleet.load_profile import arrival_times, build_profile
-from fleetsim.fleet.request import (
+from fleetsim.dataplane.arrivals import arrival_times, build_profile
+from fleetsim.dataplane.request import (
     CIRCUIT_OPEN,
     ERROR_503,
     OVERFLOW_503,
@@ -25,12 +23,13 @@ from fleetsim.fleet.request import (
     ROUTE_TIMEOUT,
     Request,
 )
+from fleetsim.engine.timers import FixedDelayDeadlines
 from fleetsim.metrics.histogram import INVERSE_LOG_GAMMA, MIN_VALUE, OFFSET, Histogram
 
 if TYPE_CHECKING:
+    from fleetsim.dataplane.protocols import Router
     from fleetsim.engine.environment import Environment
     from fleetsim.engine.random import RandomStreams
-    from fleetsim.mesh.route import Route
     from fleetsim.scenario.schema import Traffic
 
 
@@ -39,13 +38,12 @@ class TrafficSource:
 
     __slots__ = (
         "_arrive",
+        "_schedule_at",
         "_stream",
         "_timeouts",
         "_times",
         "env",
         "errored",
-        "events",
-        "heap",
         "latency",
         "name",
         "rate",
@@ -58,7 +56,7 @@ class TrafficSource:
     )
 
     def __init__(
-        self, env: Environment, spec: Traffic, route: Route, streams: RandomStreams
+        self, env: Environment, spec: Traffic, route: Router, streams: RandomStreams
     ) -> None:
         self.env = env
         self.spec = spec
@@ -70,8 +68,7 @@ class TrafficSource:
         self._timeouts: FixedDelayDeadlines | None = None
         if spec.timeout is not None:
             self._timeouts = FixedDelayDeadlines(env, spec.timeout, self._timed_out)
-        self.heap = env.heap
-        self.events = env.events
+        self._schedule_at = env.schedule_at
         self._arrive = self.arrive
         self.latency = Histogram()
         self.requests_failed = 0
@@ -125,11 +122,7 @@ class TrafficSource:
         now = self.env.now
         following = next(self._times, None)
         if following is not None:
-            event = (self._arrive, None)
-            if self.events.setdefault(following, event) is event:
-                heappush(self.heap, following)
-            else:
-                self.env.add_to_instant(following, *event)
+            self._schedule_at(following, self._arrive, None)
         request = Request(self, self.route, now)
         if self._timeouts is not None:
             self._timeouts.arm(request)

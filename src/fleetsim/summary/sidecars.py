@@ -12,8 +12,18 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
+from fleetsim.summary.model import (
+    Connections,
+    ConnectsPerSecond,
+    MemoryBytes,
+    Restarts,
+    SidecarFigures,
+    SidecarMemory,
+)
+from fleetsim.summary.model import Gauge as GaugeBlock
+
 if TYPE_CHECKING:
-    from fleetsim.mesh.service_mesh import ServiceMesh
+    from fleetsim.istio.mesh import ServiceMesh
 
 
 class Gauge:
@@ -41,11 +51,8 @@ class Gauge:
         self.last = mean
         return mean
 
-    def block(self) -> dict[str, float]:
-        return {
-            "mean": self.total / self.count if self.count else 0.0,
-            "max": self.maximum,
-        }
+    def block(self) -> GaugeBlock:
+        return GaugeBlock(mean=self.total / self.count if self.count else 0.0, max=self.maximum)
 
 
 class ProxyFigures:
@@ -75,29 +82,31 @@ class ProxyFigures:
             "sidecar_memory_max_bytes": max(memory_values, default=None),
         }
 
-    def summary(self, service: str, duration: float) -> dict[str, Any]:
+    def summary(self, service: str, duration: float) -> SidecarFigures:
         counts = self.mesh.counters(service)
         counts.subtract(self.at_start.get(service, Counter()))
         memory = self.memory[service]
+        block = memory.block()
         cpu_seconds = counts["cpu_seconds_micro"] / 1e6
-        return {
-            "retries": counts["retries"],
-            "overflows": counts["overflows"] + counts["retry_overflows"],
-            "connections": {
-                "sidecar": self.sidecar_connections[service].block(),
-                "app": self.app_connections[service].block(),
-            },
-            "connects_per_s": {
-                "sidecar": counts["connects_in"] / duration,
-                "app": counts["app_connects"] / duration,
-            },
-            "memory_bytes": {
-                "sidecar": {
-                    **memory.block(),
-                    "start": memory.first or 0.0,
-                    "end": memory.last or 0.0,
-                }
-            },
-            "restarts": {"sidecar": counts["restarts"]},
-            "sidecar_cpu_cores": cpu_seconds / duration,
-        }
+        return SidecarFigures(
+            retries=counts["retries"],
+            overflows=counts["overflows"] + counts["retry_overflows"],
+            connections=Connections(
+                sidecar=self.sidecar_connections[service].block(),
+                app=self.app_connections[service].block(),
+            ),
+            connects_per_s=ConnectsPerSecond(
+                sidecar=counts["connects_in"] / duration,
+                app=counts["app_connects"] / duration,
+            ),
+            memory_bytes=MemoryBytes(
+                sidecar=SidecarMemory(
+                    mean=block["mean"],
+                    max=block["max"],
+                    start=memory.first or 0.0,
+                    end=memory.last or 0.0,
+                )
+            ),
+            restarts=Restarts(sidecar=counts["restarts"]),
+            sidecar_cpu_cores=cpu_seconds / duration,
+        )

@@ -25,7 +25,7 @@ import itertools
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from fleetsim.mesh.load_balancer import LoadBalancer
+from fleetsim.envoy.load_balancer import LoadBalancer
 
 OVERPROVISIONING_FACTOR = 1.4
 ENVOY_PANIC_THRESHOLD = 50.0

@@ -15,16 +15,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from fleetsim.mesh.circuit_breaker import CircuitBreakers
-from fleetsim.mesh.connection_pool import Connection, ConnectionPool
-from fleetsim.mesh.load_balancer import make_load_balancer
-from fleetsim.mesh.locality import ENVOY_PANIC_THRESHOLD, PrioritySet
-from fleetsim.mesh.outlier_detection import OutlierDetector
+from fleetsim.envoy.circuit_breaker import CircuitBreakers
+from fleetsim.envoy.connection_pool import Connection, ConnectionPool
+from fleetsim.envoy.load_balancer import make_load_balancer
+from fleetsim.envoy.locality import ENVOY_PANIC_THRESHOLD, PrioritySet
+from fleetsim.envoy.outlier_detection import OutlierDetector
 
 if TYPE_CHECKING:
     from fleetsim.engine.environment import Environment
     from fleetsim.engine.random import RandomStreams
-    from fleetsim.mesh.proxy import SidecarProxy
+    from fleetsim.envoy.proxy import SidecarProxy
     from fleetsim.scenario.schema import Retries
     from fleetsim.scenario.schema import Route as RouteSpec
 
@@ -131,7 +131,7 @@ class UpstreamCluster:
             pool = pools[worker] = ConnectionPool(
                 self,
                 host,
-                host.pod.proxy if host.pod is not None else None,
+                host.inbound,
                 max_streams=self.max_streams,
                 max_requests=self.max_requests_per_connection,
             )

@@ -1,0 +1,84 @@
+"""The typed seams of the per-request path: what one room hands another.
+
+The data plane defines them and the rooms above implement them, so that requests,
+containers and traffic sources need not know who routes them:
+
+- a :class:`Host` takes attempts: an app container, or the "no healthy upstream" stand-in
+  of a router with no endpoint;
+- a :class:`Router` sends a request's tries and hears each answer: the client-side router
+  without a mesh, Envoy's router in a sidecar or the ingress gateway (``fleetsim.envoy``);
+- a :class:`RequestSource` hears a request's outcome: a traffic source, or the chain of
+  calls a worker makes while it serves a request (``fleetsim.dataplane.calls``);
+- an :class:`EndpointSubscriber` is told a service's ready endpoints (the endpoints
+  controller publishes to it);
+- an :class:`InboundProxy` is the sidecar in front of an app container, as a client's
+  proxy sees it (``fleetsim.envoy.proxy``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from fleetsim.dataplane.request import Request
+
+
+class InboundProxy(Protocol):
+    """The server-side Envoy of a pod: up or restarting, and its connection counts."""
+
+    @property
+    def up(self) -> bool: ...
+
+    @property
+    def epoch(self) -> int:
+        """Bumped at each restart: connections opened before it are gone."""
+        ...
+
+    def app_acquire(self) -> None: ...
+
+    def app_release(self) -> None: ...
+
+    def downstream_opened(self) -> None: ...
+
+    def downstream_closed(self) -> None: ...
+
+    def orphan_connection(self) -> None: ...
+
+
+class Host(Protocol):
+    """An endpoint that takes the attempts of requests."""
+
+    @property
+    def zone(self) -> str: ...
+
+    @property
+    def inbound(self) -> InboundProxy | None:
+        """The sidecar in front of it, in a mesh."""
+        ...
+
+    def accept(self, request: Request, try_number: int) -> None: ...
+
+
+class Router(Protocol):
+    """Sends the tries of requests to hosts and hears their answers."""
+
+    def send(self, request: Request) -> None: ...
+
+    def on_response(self, request: Request, try_number: int, status: int, host: Host) -> None:
+        """``host`` answered try ``try_number`` with ``status`` (see ``request``)."""
+        ...
+
+
+class RequestSource(Protocol):
+    """Where a request came from: it hears the final outcome."""
+
+    def succeed(self, request: Request) -> None: ...
+
+    def fail(self, request: Request, status: int) -> None: ...
+
+
+class EndpointSubscriber(Protocol):
+    """Holds a view of one service's ready endpoints."""
+
+    def set_endpoints(self, endpoints: Sequence[Host]) -> None: ...

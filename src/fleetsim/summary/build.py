@@ -1,0 +1,235 @@
+"""The summary of a run, built in one place from the rooms' own records.
+
+:class:`SummaryBuilder` marks the start of the measured window (per-pod attempt counts,
+retry counts, the mesh's counters) and, at the end, reads the collector's totals, the
+cluster's Deployments and HPAs, the event log and the mesh's figures into a
+:class:`~fleetsim.summary.model.Summary`. It also supplies the Kubernetes and mesh
+columns of each service's time-series row.
+
+Per-pod and per-zone shares count attempts by arrival, over the pods that could take
+traffic the whole window (pods that came or went part way, through autoscaling or
+rollouts, would only add noise); everything else counts by outcome inside the window.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from fleetsim.metrics.histogram import Accumulator
+from fleetsim.summary.collector import latency_block, spread
+from fleetsim.summary.model import (
+    Autoscaler,
+    PodShares,
+    Readiness,
+    ReadyDelay,
+    Replicas,
+    Requests,
+    ServiceSummary,
+    Summary,
+    ZoneShare,
+)
+
+if TYPE_CHECKING:
+    from fleetsim.dataplane.service import Service
+    from fleetsim.envoy.router import Route
+    from fleetsim.kubernetes.cluster import Cluster
+    from fleetsim.kubernetes.pod import Pod
+    from fleetsim.metrics.events import EventLog, ReplicaHistory
+    from fleetsim.scenario.schema import Spec
+    from fleetsim.summary.collector import Collector
+    from fleetsim.summary.sidecars import ProxyFigures
+
+
+class SummaryBuilder:
+    """Window baselines and the final summary of one run."""
+
+    def __init__(
+        self,
+        spec: Spec,
+        services: dict[str, Service],
+        routes: dict[str, Route],
+        cluster: Cluster,
+        collector: Collector,
+        events: EventLog,
+        proxy_figures: ProxyFigures | None,
+    ) -> None:
+        self.spec = spec
+        self.services = services
+        self.routes = routes
+        self.cluster = cluster
+        self.collector = collector
+        self.events = events
+        self.proxy_figures = proxy_figures
+        self._received_at_start: dict[Pod, int] = {}
+        self._retries_at_start: dict[str, int] = {}
+
+    # --- the measured window ---------------------------------------------------------
+
+    def start_window(self, now: float) -> None:
+        """Begin the measured window: the collector, the event log and the baselines."""
+        for deployment in self.cluster.deployments.values():
+            for pod in deployment.all_pods:
+                self._received_at_start[pod] = pod.total_received()
+        self.collector.start_window(now)
+        self.events.start_window(now)
+        self._retries_at_start = {n: r.retry_count for n, r in self.routes.items()}
+        if self.proxy_figures is not None:
+            self.proxy_figures.start_window()
+
+    def window_received(self, pod: Pod) -> int:
+        """Attempts that reached ``pod`` in the measured window (by arrival)."""
+        return pod.total_received() - self._received_at_start.get(pod, 0)
+
+    # --- the time series -------------------------------------------------------------
+
+    def service_columns(self, name: str) -> dict[str, Any]:
+        """The Kubernetes (and mesh) columns of one service's series row."""
+        deployment = self.cluster.deployments[name]
+        pods = deployment.active_pods()
+        utilization = None
+        if self.cluster.metrics_server is not None:
+            utilization = self.cluster.metrics_server.utilization(name)
+        columns: dict[str, Any] = {
+            "replicas": deployment.replicas,
+            "pods": len(pods),
+            "ready_pods": sum(1 for pod in pods if pod.ready),
+            "cpu_utilization": None if utilization is None else round(utilization, 6),
+        }
+        if self.proxy_figures is not None:
+            columns.update(self.proxy_figures.sample(name))
+        return columns
+
+    # --- the summary -----------------------------------------------------------------
+
+    def build(
+        self, *, scenario: str, variant: str, seed: int, wall: float, events: int, now: float
+    ) -> Summary:
+        duration = self.spec.duration
+        client_latency = Accumulator()
+        succeeded = failed = timed_out = rejected = errored = unavailable = 0
+        for totals in self.collector.traffic_totals.values():
+            client_latency.counts += totals.latency.counts
+            client_latency.count += totals.latency.count
+            client_latency.total += totals.latency.total
+            client_latency.maximum = max(client_latency.maximum, totals.latency.maximum)
+            succeeded += totals.succeeded
+            failed += totals.failed
+            timed_out += totals.timed_out
+            rejected += totals.rejected
+            errored += totals.errored
+            unavailable += totals.unavailable
+        total_requests = succeeded + failed
+        services = {name: self._service(name, now) for name in self.services}
+        return Summary(
+            scenario=scenario,
+            variant=variant,
+            seed=seed,
+            simulated_seconds=duration,
+            warmup_seconds=self.spec.warmup,
+            wall_seconds=round(wall, 3),
+            events=events,
+            requests=Requests(
+                total=total_requests,
+                succeeded=succeeded,
+                failed=failed,
+                timed_out=timed_out,
+                rejected=rejected,
+                errored=errored,
+                unavailable=unavailable,
+            ),
+            attempts=sum(s["attempts"] for s in services.values()),
+            retries=sum(s["retries"] for s in services.values()),
+            throughput_rps=total_requests / duration,
+            latency_ms=latency_block(client_latency, ["p50", "p90", "p99", "p999", "p9999"]),
+            services=services,
+            events_by_kind=self.events.summary(),
+        )
+
+    def _service(self, name: str, now: float) -> ServiceSummary:
+        totals = self.collector.service_totals[name]
+        deployment = self.cluster.deployments[name]
+        pods = deployment.all_pods
+        window_start = self.spec.warmup
+        whole = [
+            pod
+            for pod in pods
+            if not pod.deleted and pod.first_ready is not None and pod.first_ready <= window_start
+        ] or [pod for pod in pods if not pod.deleted]
+        per_pod = [self.window_received(pod) for pod in whole]
+        share_max, share_cv = spread(per_pod)
+        zones: dict[str, ZoneShare] = {}
+        all_attempts = sum(self.window_received(pod) for pod in pods)
+        for zone in self.spec.zones:
+            in_zone = [pod for pod in pods if pod.zone == zone]
+            if in_zone:
+                share = sum(self.window_received(pod) for pod in in_zone)
+                zones[zone] = ZoneShare(share=share / all_attempts if all_attempts else 0.0)
+        summary = ServiceSummary(
+            attempts=totals.attempts,
+            succeeded=totals.succeeded,
+            failed=totals.errors + totals.rejected + totals.unavailable,
+            rejected=totals.rejected,
+            unavailable=totals.unavailable,
+            retries=self.routes[name].retry_count - self._retries_at_start.get(name, 0),
+            utilization=totals.busy_area / totals.capacity_area if totals.capacity_area else 0.0,
+            in_flight_mean=totals.in_system_area / self.spec.duration,
+            latency_ms=latency_block(totals.latency, ["p50", "p90", "p99", "p999"]),
+            pods=PodShares(
+                count=len(deployment.active_pods()),
+                share_max_over_mean=share_max,
+                share_cv=share_cv,
+                attempts_min=min(per_pod, default=0),
+                attempts_max=max(per_pod, default=0),
+            ),
+            zones=zones,
+            replicas=_replicas(self.events.replicas[name], now),
+            readiness=_readiness(self.events, name),
+            overflows=0,
+            ejections=self.events.by_service[name]["outlier_ejection"],
+        )
+        if self.proxy_figures is not None:
+            figures = self.proxy_figures.summary(name, self.spec.duration)
+            summary["retries"] = figures["retries"]
+            summary["overflows"] = figures["overflows"]
+            summary["connections"] = figures["connections"]
+            summary["connects_per_s"] = figures["connects_per_s"]
+            summary["memory_bytes"] = figures["memory_bytes"]
+            summary["restarts"] = figures["restarts"]
+            summary["sidecar_cpu_cores"] = figures["sidecar_cpu_cores"]
+            summary["restarts"]["app"] = self.events.by_service[name]["container_restart"]
+        autoscaler = self.cluster.autoscalers.get(name)
+        if autoscaler is not None:
+            decision = autoscaler.last_decision
+            summary["hpa"] = Autoscaler(
+                syncs=autoscaler.syncs,
+                last_utilization_percent=None if decision is None else decision.utilization,
+            )
+        return summary
+
+
+def _replicas(history: ReplicaHistory, now: float) -> Replicas:
+    return Replicas(
+        min=history.minimum,
+        max=history.maximum,
+        mean=history.mean(now),
+        final=history.current,
+        scale_ups=history.scale_ups,
+        scale_downs=history.scale_downs,
+        reversals=history.reversals,
+    )
+
+
+def _readiness(events: EventLog, service: str) -> Readiness:
+    delays = sorted(events.ready_delays[service])
+    if delays:
+        middle = len(delays) // 2
+        p50 = delays[middle] if len(delays) % 2 else (delays[middle - 1] + delays[middle]) / 2
+        ready_delay = ReadyDelay(
+            count=len(delays),
+            mean=round(sum(delays) / len(delays), 6),
+            p50=round(p50, 6),
+            max=round(delays[-1], 6),
+        )
+    else:
+        ready_delay = ReadyDelay(count=0, mean=None, p50=None, max=None)
+    return Readiness(transitions=events.transitions[service], ready_delay_s=ready_delay)

@@ -1,0 +1,154 @@
+"""The summary of a run, typed: what ``summary.json`` holds and the tables read.
+
+The keys are the contract's (``spec/contract.md`` of the project, and the README's
+"Results"). TypedDicts cost nothing at run time and stay plain dicts, so the summary is
+written as JSON as it is and a summary read back from a file has the same type.
+Latencies are in milliseconds, rates per second, times in seconds.
+"""
+
+from __future__ import annotations
+
+from typing import NotRequired, TypedDict
+
+
+class LatencyBlock(TypedDict):
+    mean: float
+    p50: float
+    p90: float
+    p99: float
+    p999: float
+    p9999: NotRequired[float]  # client latency only
+    max: float
+
+
+class Requests(TypedDict):
+    total: int
+    succeeded: int
+    failed: int
+    timed_out: int
+    rejected: int
+    errored: int
+    unavailable: int
+
+
+class PodShares(TypedDict):
+    count: int
+    share_max_over_mean: float
+    share_cv: float
+    attempts_min: int
+    attempts_max: int
+
+
+class ZoneShare(TypedDict):
+    share: float
+
+
+class Replicas(TypedDict):
+    min: int
+    max: int
+    mean: float
+    final: int
+    scale_ups: int
+    scale_downs: int
+    reversals: int
+
+
+class ReadyDelay(TypedDict):
+    count: int
+    mean: float | None
+    p50: float | None
+    max: float | None
+
+
+class Readiness(TypedDict):
+    transitions: int
+    ready_delay_s: ReadyDelay
+
+
+class Autoscaler(TypedDict):
+    syncs: int
+    last_utilization_percent: int | None
+
+
+class Gauge(TypedDict):
+    mean: float
+    max: float
+
+
+class Connections(TypedDict):
+    sidecar: Gauge
+    app: Gauge
+
+
+class ConnectsPerSecond(TypedDict):
+    sidecar: float
+    app: float
+
+
+class SidecarMemory(TypedDict):
+    mean: float
+    max: float
+    start: float
+    end: float
+
+
+class MemoryBytes(TypedDict):
+    sidecar: SidecarMemory
+
+
+class Restarts(TypedDict):
+    sidecar: int
+    app: NotRequired[int]
+
+
+class SidecarFigures(TypedDict):
+    """What a mesh adds to a service's summary."""
+
+    retries: int
+    overflows: int
+    connections: Connections
+    connects_per_s: ConnectsPerSecond
+    memory_bytes: MemoryBytes
+    restarts: Restarts
+    sidecar_cpu_cores: float
+
+
+class ServiceSummary(TypedDict):
+    attempts: int
+    succeeded: int
+    failed: int
+    rejected: int
+    unavailable: int
+    retries: int
+    utilization: float
+    in_flight_mean: float
+    latency_ms: LatencyBlock
+    pods: PodShares
+    zones: dict[str, ZoneShare]
+    replicas: Replicas
+    readiness: Readiness
+    overflows: int
+    ejections: int
+    connections: NotRequired[Connections]
+    connects_per_s: NotRequired[ConnectsPerSecond]
+    memory_bytes: NotRequired[MemoryBytes]
+    restarts: NotRequired[Restarts]
+    sidecar_cpu_cores: NotRequired[float]
+    hpa: NotRequired[Autoscaler]
+
+
+class Summary(TypedDict):
+    scenario: str
+    variant: str
+    seed: int
+    simulated_seconds: float
+    warmup_seconds: float
+    wall_seconds: float
+    events: int
+    requests: Requests
+    attempts: int
+    retries: int
+    throughput_rps: float
+    latency_ms: LatencyBlock
+    services: dict[str, ServiceSummary]
+    events_by_kind: dict[str, int]
