@@ -27,11 +27,8 @@ from typing import Any
 
 import pytest
 
-from fleetsim.envoy.locality import priority_loads
-from fleetsim.envoy.outlier_detection import OutlierDetector
 from fleetsim.envoy.proxy import SidecarProxy
 from fleetsim.scenario.loader import load_scenario
-from fleetsim.scenario.mesh import OutlierDetection
 from fleetsim.simulation import Simulation
 from tests.fleet_scenarios import trace_events
 
@@ -327,90 +324,6 @@ def test_max_ejection_percent_caps_concurrent_ejections(
     assert run.service("app")["ejections"] == ejected
 
 
-class FakeEnv:
-    now = 0.0
-
-    def schedule(self, delay: float, callback: Any, argument: Any = None) -> None:
-        pass
-
-
-def detector(**fields: Any) -> tuple[OutlierDetector, FakeEnv, list[tuple[str, bool]]]:
-    env = FakeEnv()
-    changes: list[tuple[str, bool]] = []
-    spec = OutlierDetection.model_validate(fields)
-    found = OutlierDetector(env, spec, lambda host, out: changes.append((host, out)))  # type: ignore[arg-type]
-    found.set_hosts(["a", "b", "c", "d"])
-    return found, env, changes
-
-
-def test_outlier_detector_counts_consecutive_errors_and_returns_hosts_at_sweeps() -> None:
-    found, env, changes = detector(consecutive5xxErrors=3, baseEjectionTime="30s")
-    for status in (2, 2):
-        found.failure("a", status)
-    found.success("a")  # a success breaks the run
-    found.failure("a", 2)
-    found.failure("a", 2)
-    assert changes == []
-    env.now = 5.0
-    found.failure("a", 2)
-    assert changes == [("a", True)] and found.ejected == {"a"}
-    found.sweep(34.9)  # 5 + 30 not reached
-    assert found.ejected == {"a"}
-    found.sweep(35.0)
-    assert changes[-1] == ("a", False) and not found.ejected
-    # Second ejection: twice the base time.
-    env.now = 36.0
-    for _ in range(3):
-        found.failure("a", 2)
-    found.sweep(36.0 + 59.0)
-    assert found.ejected == {"a"}
-    found.sweep(36.0 + 60.0)
-    assert not found.ejected
-    # Each healthy sweep lowers the multiplier by one: after two, it is back to 1 x base.
-    found.sweep(106.0)
-    found.sweep(116.0)
-    env.now = 120.0
-    for _ in range(3):
-        found.failure("a", 2)
-    found.sweep(149.0)
-    assert found.ejected == {"a"}
-    found.sweep(150.0)
-    assert not found.ejected
-
-
-def test_outlier_ejection_time_is_capped_at_300s() -> None:
-    found, _, _ = detector(consecutive5xxErrors=1, baseEjectionTime="30s")
-    state = found._state("a")
-    state.ejections = 20
-    assert found.ejection_time(state) == 300.0
-
-
-def test_outlier_detector_max_ejection_percent() -> None:
-    found, _, _ = detector(consecutive5xxErrors=1, maxEjectionPercent=50)
-    for host in ("a", "b", "c"):
-        found.failure(host, 2)
-    assert found.ejected == {"a", "b"}  # a third would be 75 % > 50 %
-
-
-def test_split_local_origin_errors_count_apart_from_5xx() -> None:
-    from fleetsim.dataplane.request import CONNECT_FAILURE, ERROR_503
-
-    found, _, _ = detector(
-        consecutive5xxErrors=2,
-        splitExternalLocalOriginErrors=True,
-        consecutiveLocalOriginFailures=3,
-        maxEjectionPercent=100,
-    )
-    found.failure("a", CONNECT_FAILURE)
-    found.failure("a", CONNECT_FAILURE)
-    assert not found.ejected  # 2 local failures: not 5xx, and below 3
-    found.failure("a", CONNECT_FAILURE)
-    assert found.ejected == {"a"}
-    found.failure("b", ERROR_503)
-    found.failure("b", ERROR_503)
-    assert found.ejected == {"a", "b"}
-
-
 # --- 4. locality failover -------------------------------------------------------------
 
 ZONES = ["zone-a", "zone-b", "zone-c"]
@@ -477,20 +390,6 @@ def test_ejecting_every_local_host_fails_over_to_the_other_zones() -> None:
     assert shares["zone-a"] == 0.0
     assert shares["zone-b"] + shares["zone-c"] == pytest.approx(1.0)
     assert run.requests["failed"] == 0
-
-
-def test_priority_loads_follow_envoy_overprovisioning() -> None:
-    # Health of a priority = min(100, 1.4 x healthy share); priority 0 takes its health,
-    # the next the rest.
-    assert priority_loads([(2, 2), (4, 4)]) == [1.0, 0.0]
-    low = priority_loads([(1, 3), (3, 3)])
-    assert low == pytest.approx([1.4 / 3, 1 - 1.4 / 3])  # 46.7 % local
-    assert priority_loads([(1, 2), (4, 4)]) == pytest.approx([0.7, 0.3])
-    assert priority_loads([(0, 2), (4, 4)]) == pytest.approx([0.0, 1.0])
-    # Total health below 100 %: loads are scaled up to 100 %.
-    assert priority_loads([(1, 3), (0, 3)]) == pytest.approx([1.0, 0.0])
-    assert priority_loads([(1, 3), (1, 3)]) == pytest.approx([0.5, 0.5])
-    assert priority_loads([(0, 2), (0, 4)]) == [0.0, 0.0]
 
 
 # --- 5. connection pools -------------------------------------------------------------

@@ -1,9 +1,13 @@
 """HorizontalPodAutoscaler decisions, checked against numbers worked out by hand.
 
-Every expected value is derived in a comment from the controller's rules
-(``/work/shared/spec/semantics.md`` section 1 and ``kubernetes/kubernetes``'s
-``pkg/controller/podautoscaler``). Unless a test says otherwise pods request 1 core (1000 m),
-the target is 80 % and the tolerance 0.1.
+Every expected value is derived in a comment from the controller's rules, as the GitHub
+repository ``kubernetes/kubernetes`` writes them in ``pkg/controller/podautoscaler``:
+``replica_calculator.go`` and ``metrics/utilization.go`` (utilization and the replica
+count), ``horizontal.go`` (stabilization, behavior policies, the legacy scale-up limit),
+with the cases of ``replica_calculator_test.go`` and ``horizontal_test.go`` as the model;
+defaults and validation as ``pkg/apis/autoscaling/v2/defaults.go`` and
+``pkg/apis/autoscaling/validation/validation.go``. Unless a test says otherwise pods request
+1 core (1000 m), the target is 80 % and the tolerance 0.1.
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ import yaml
 
 import fleetsim
 
-SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+SCENARIOS = Path(__file__).resolve().parent.parent.parent / "scenarios"
 S9 = SCENARIOS / "mesh-retry-imbalance.yaml"
 S10 = SCENARIOS / "sidecar-idle-connections.yaml"
 MIB = 2**20

@@ -7,9 +7,6 @@ import math
 import pytest
 
 import fleetsim
-from fleetsim.engine.random import RandomStreams
-from fleetsim.envoy.retry import RetryPolicy
-from fleetsim.scenario.schema import Retries
 from tests.fleet_scenarios import scenario
 
 
@@ -181,12 +178,3 @@ def test_overload_with_all_failure_causes_conserves_requests() -> None:
     _conserved(summary)
     requests = summary["requests"]
     assert requests["timed_out"] > 0 and requests["rejected"] > 0 and requests["errored"] > 0
-
-
-@pytest.mark.parametrize(("retry", "ceiling"), [(1, 0.025), (2, 0.075), (3, 0.175), (6, 0.25)])
-def test_backoff_is_envoys_jittered_exponential(retry: int, ceiling: float) -> None:
-    policy = RetryPolicy(Retries(attempts=5), RandomStreams(1).uniform("jitter"))
-    waits = [policy.backoff(retry) for _ in range(2000)]
-    assert min(waits) >= 0 and max(waits) < ceiling
-    assert max(waits) > 0.95 * ceiling
-    assert sum(waits) / len(waits) == pytest.approx(ceiling / 2, rel=0.05)

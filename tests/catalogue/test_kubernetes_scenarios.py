@@ -16,7 +16,7 @@ import pytest
 
 import fleetsim
 
-SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+SCENARIOS = Path(__file__).resolve().parent.parent.parent / "scenarios"
 S7 = SCENARIOS / "istio-dns-startup.yaml"
 S8 = SCENARIOS / "hpa-warmup-cascade.yaml"
 
