@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import gc
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from fleetsim.dataplane.distributions import service_time_stream
+from fleetsim.dataplane.protocols import Router
 from fleetsim.dataplane.service import Service
 from fleetsim.dataplane.traffic import TrafficSource
 from fleetsim.engine.environment import Environment
@@ -21,6 +22,7 @@ from fleetsim.metrics.events import EventLog
 from fleetsim.result import Result
 from fleetsim.scenario.loader import LoadedScenario
 from fleetsim.scenario.schema import Route as RouteSpec
+from fleetsim.scenario.schema import Service as ServiceSpec
 from fleetsim.scenario.schema import Spec
 from fleetsim.summary.build import SummaryBuilder
 from fleetsim.summary.collector import Collector
@@ -89,13 +91,13 @@ class Simulation:
             self.proxy_figures,
         )
 
-    def _entry(self, target: str) -> Any:
+    def _entry(self, target: str) -> Router:
         """Where external traffic goes: the ingress gateway in a mesh, else the route."""
         if self.mesh is not None:
             return self.mesh.entry(target)
         return self.routes[target]
 
-    def _service_streams(self, spec: Any) -> tuple[Any, Any]:
+    def _service_streams(self, spec: ServiceSpec) -> tuple[Iterator[float], Iterator[float] | None]:
         times = service_time_stream(
             spec.service_time, self.streams, f"service/{spec.name}/service-time"
         )

@@ -1,1 +1,1 @@
-"""Shared services the fleet leans on: cluster DNS."""
+"""Shared services the fleet leans on: cluster DNS (the pod's resolver; CoreDNS next)."""

@@ -78,7 +78,6 @@ class AppContainer:
     __slots__ = (
         "_finish",
         "_saved",
-        "_schedule_at",
         "_slowdown_causes",
         "accepting",
         "busy",
@@ -115,7 +114,6 @@ class AppContainer:
         probe_time: float = 0.001,
     ) -> None:
         self.env = env
-        self._schedule_at = env.schedule_at
         self.service: AttemptCounters = service
         self.index = index
         self.name = f"{service.name}-{index}"
@@ -156,7 +154,7 @@ class AppContainer:
             self.busy += 1
             duration = next(self.service_times) * self.slowdown
             service.busy_time += duration
-            self._schedule_at(now + duration, self._finish, (request, try_number, now))
+            self.env.schedule_at(now + duration, self._finish, (request, try_number, now))
         elif len(self.queue) < self.queue_limit:
             self.received += 1
             service.in_system += 1
@@ -189,7 +187,7 @@ class AppContainer:
             self.busy += 1
             duration = self.probe_time * self.slowdown
             self.service.busy_time += duration
-            self._schedule_at(now + duration, self._finish, (probe, try_number, now))
+            self.env.schedule_at(now + duration, self._finish, (probe, try_number, now))
         elif len(self.queue) < self.queue_limit:
             self.service.in_system += 1
             self.queue.append((probe, try_number, now))
@@ -224,7 +222,7 @@ class AppContainer:
             else:
                 duration = self.probe_time * self.slowdown
             service.busy_time += duration
-            self._schedule_at(now + duration, self._finish, following)
+            self.env.schedule_at(now + duration, self._finish, following)
         else:
             self.busy -= 1
         request.route.on_response(request, try_number, status, self)

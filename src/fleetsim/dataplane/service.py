@@ -3,7 +3,7 @@
 Counters here cover the current metrics interval; the collector folds them into the
 run's totals at each interval end. ``in_system`` counts attempts queued or in service;
 the collector samples it at random instants for the time-average (see
-``metrics.collector``). Busy worker-time is the sum of the service times started in the
+``summary.collector``). Busy worker-time is the sum of the service times started in the
 interval, so an attempt that straddles an interval end counts in the interval where it
 started (over a run, off by at most one service time per worker).
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator
 from math import log
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from fleetsim.dataplane.arrivals import arrival_times, build_profile
 from fleetsim.dataplane.request import (
@@ -38,7 +38,6 @@ class TrafficSource:
 
     __slots__ = (
         "_arrive",
-        "_schedule_at",
         "_stream",
         "_timeouts",
         "_times",
@@ -68,7 +67,6 @@ class TrafficSource:
         self._timeouts: FixedDelayDeadlines | None = None
         if spec.timeout is not None:
             self._timeouts = FixedDelayDeadlines(env, spec.timeout, self._timed_out)
-        self._schedule_at = env.schedule_at
         self._arrive = self.arrive
         self.latency = Histogram()
         self.requests_failed = 0
@@ -117,12 +115,12 @@ class TrafficSource:
         start = self.env.now
         yield from itertools.islice(itertools.accumulate(gaps, initial=start), 1, None)
 
-    def arrive(self, _: Any) -> None:
+    def arrive(self, _: None) -> None:
         """A new request: send it, arm its timeout, schedule the next arrival."""
         now = self.env.now
         following = next(self._times, None)
         if following is not None:
-            self._schedule_at(following, self._arrive, None)
+            self.env.schedule_at(following, self._arrive, None)
         request = Request(self, self.route, now)
         if self._timeouts is not None:
             self._timeouts.arm(request)

@@ -3,12 +3,16 @@
 Time is a float number of **seconds** since the start of the run (warm-up included).
 
 The pending events are a binary heap of bare float times plus a dict from a time to
-what happens then: ``(callback, argument)``, or a list of them when several events share
-one instant (they run in the order they were scheduled). Comparing bare floats is much
-cheaper for ``heapq`` than comparing ``(time, sequence, ...)`` tuples, and this is the
-hottest loop of every run. There is no coroutine or generator per event: a callback is an
-ordinary function of one argument, which keeps the hot path small enough to compile later
-without redesign.
+what happens then, always a ``(callback, argument)`` pair. When several events share one
+instant the pair becomes ``(self._run_instant, [their pairs...])``: they run in the order
+they were scheduled, and the main loop never has to ask which kind of slot it holds.
+Comparing bare floats is much cheaper for ``heapq`` than comparing ``(time, sequence,
+...)`` tuples, and this is the hottest loop of every run. There is no coroutine or
+generator per event: a callback is an ordinary function of one argument, which keeps the
+hot path small enough to compile later without redesign.
+
+Every component schedules through :meth:`Environment.schedule_at` (or ``schedule``,
+``every``); only this class touches the heap and the dict.
 """
 
 from __future__ import annotations
@@ -25,31 +29,38 @@ Slot = tuple[Callback, Any]
 class Environment:
     """Holds the clock and the pending events, and runs them in time order."""
 
-    __slots__ = ("events", "events_processed", "heap", "now")
+    __slots__ = ("_run_instant", "events", "events_processed", "heap", "now")
 
     def __init__(self) -> None:
         self.now: float = 0.0
         self.events_processed: int = 0
-        # Only this class touches these; everything else schedules through its methods.
         self.heap: list[float] = []
-        self.events: dict[float, Any] = {}
+        self.events: dict[float, Slot] = {}
+        self._run_instant = self._run_all
 
     def schedule_at(self, time: float, callback: Callback, argument: Any = None) -> None:
         """Run ``callback(argument)`` at absolute ``time`` (never earlier than now).
 
         Events at one instant run in the order they were scheduled. This is the hot
-        path's one way onto the clock, so it is written for speed: one dict probe for
-        the common case of a new instant.
+        path's one way onto the clock, so it is written for speed: one dict probe
+        (``setdefault``) for the common case of a new instant.
         """
-        events = self.events
-        slot = events.get(time)
-        if slot is None:
-            events[time] = (callback, argument)
+        # ``object``, not a tuple type: identity must survive compilation (mypyc would
+        # otherwise unbox the tuple and box it again, so ``is`` would never hold).
+        item: object = (callback, argument)
+        slot = self.events.setdefault(time, item)  # type: ignore[arg-type]
+        if slot is item:
             heappush(self.heap, time)
-        elif type(slot) is list:
-            slot.append((callback, argument))
+        elif slot[0] is self._run_instant:
+            slot[1].append(item)
         else:
-            events[time] = [slot, (callback, argument)]
+            self.events[time] = (self._run_instant, [slot, item])
+
+    def _run_all(self, pairs: list[Slot]) -> None:
+        """Run the events that share one instant, in the order they were scheduled."""
+        self.events_processed += len(pairs) - 1  # the main loop counts one
+        for callback, argument in pairs:
+            callback(argument)
 
     def schedule(self, delay: float, callback: Callback, argument: Any = None) -> None:
         """Run ``callback(argument)`` after ``delay`` seconds."""
@@ -71,24 +82,25 @@ class Environment:
 
     def pending(self) -> int:
         """Number of events waiting on the clock."""
-        return sum(len(s) if type(s) is list else 1 for s in self.events.values())
+        run_instant = self._run_instant
+        return sum(len(s[1]) if s[0] is run_instant else 1 for s in self.events.values())
 
     def run(self, until: float) -> None:
-        """Process every event with time <= ``until``, then set the clock to ``until``."""
+        """Process every event with time <= ``until``, then set the clock to ``until``.
+
+        The clock never goes back: ``until`` earlier than now is an error.
+        """
+        if until < self.now:
+            raise ValueError(f"cannot run until {until!r}: the clock is already at {self.now!r}")
         heap = self.heap
-        events = self.events
+        take = self.events.pop
         heappop = heapq.heappop
         processed = 0
         while heap and heap[0] <= until:
             time = heappop(heap)
-            slot = events.pop(time)
+            callback, argument = take(time)
             self.now = time
-            if type(slot) is tuple:
-                slot[0](slot[1])
-                processed += 1
-            else:
-                for callback, argument in slot:
-                    callback(argument)
-                processed += len(slot)
+            callback(argument)
+            processed += 1
         self.events_processed += processed
         self.now = until

@@ -22,9 +22,10 @@ current idle period would end. So timers grow with connections, not with request
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    from fleetsim.dataplane.protocols import Host, InboundProxy
     from fleetsim.engine.environment import Environment
 
 
@@ -42,7 +43,7 @@ class Connection:
 
     __slots__ = ("done", "idle_since", "peer", "peer_epoch", "pool", "requests", "streams", "timed")
 
-    def __init__(self, pool: ConnectionPool, peer: Any) -> None:
+    def __init__(self, pool: ConnectionPool, peer: InboundProxy | None) -> None:
         self.pool = pool
         self.peer = peer  # the sidecar at the other end, or None
         self.peer_epoch = peer.epoch if peer is not None else 0
@@ -67,8 +68,8 @@ class ConnectionPool:
     def __init__(
         self,
         owner: PoolOwner,
-        host: Any,
-        peer: Any,
+        host: Host | None,
+        peer: InboundProxy | None,
         *,
         max_streams: int = 1,
         max_requests: int = 0,

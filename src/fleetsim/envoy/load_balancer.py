@@ -21,9 +21,12 @@ from __future__ import annotations
 import functools
 import itertools
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 from fleetsim.engine.random import RandomStreams, integers_from
+
+if TYPE_CHECKING:
+    from fleetsim.dataplane.protocols import Host
 
 DEFAULT_CHOICE_COUNT = 2
 
@@ -32,23 +35,23 @@ class LoadBalancer:
     """Base: chooses one of ``hosts``; ``active`` counts requests per host."""
 
     tracks_active = False
-    pick: Callable[[], Any]
+    pick: Callable[[], Host]
 
     def __init__(
         self,
         streams: RandomStreams,
         name: str,
-        empty: Any = None,
-        active: dict[Any, int] | None = None,
+        empty: Host | None = None,
+        active: dict[Host, int] | None = None,
     ) -> None:
         self._generator = streams.generator(name)
         self.empty = empty
-        self.hosts: list[Any] = []
+        self.hosts: list[Host] = []
         # Active requests per host; shared by the balancers of one cluster's priorities.
-        self.active: dict[Any, int] = {} if active is None else active
+        self.active: dict[Host, int] = {} if active is None else active
         self.pick = functools.partial(next, itertools.repeat(empty))
 
-    def set_hosts(self, hosts: Sequence[Any]) -> None:
+    def set_hosts(self, hosts: Sequence[Host]) -> None:
         """Take a new host list (an endpoint update)."""
         self.hosts = list(hosts)
         if not self.hosts:
@@ -86,8 +89,8 @@ class LeastRequest(LoadBalancer):
         self,
         streams: RandomStreams,
         name: str,
-        empty: Any = None,
-        active: dict[Any, int] | None = None,
+        empty: Host | None = None,
+        active: dict[Host, int] | None = None,
         choice_count: int = DEFAULT_CHOICE_COUNT,
     ) -> None:
         super().__init__(streams, name, empty, active)
@@ -98,7 +101,7 @@ class LeastRequest(LoadBalancer):
         self._draws = integers_from(self._generator, len(self.hosts))
         self.pick = self._pick_least_request
 
-    def _pick_least_request(self) -> Any:
+    def _pick_least_request(self) -> Host:
         draws = self._draws
         hosts = self.hosts
         active = self.active
@@ -114,9 +117,9 @@ def make_load_balancer(
     policy: str,
     streams: RandomStreams,
     name: str,
-    empty: Any = None,
+    empty: Host | None = None,
     *,
-    active: dict[Any, int] | None = None,
+    active: dict[Host, int] | None = None,
     choice_count: int = DEFAULT_CHOICE_COUNT,
 ) -> LoadBalancer:
     """The balancer for a route's ``loadBalancer`` policy name, with no hosts yet."""

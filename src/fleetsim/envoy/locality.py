@@ -23,15 +23,18 @@ from __future__ import annotations
 import functools
 import itertools
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING
 
 from fleetsim.envoy.load_balancer import LoadBalancer
+
+if TYPE_CHECKING:
+    from fleetsim.dataplane.protocols import Host
 
 OVERPROVISIONING_FACTOR = 1.4
 ENVOY_PANIC_THRESHOLD = 50.0
 
 
-def split_by_zone(hosts: list[Any], zone: str | None) -> list[list[Any]]:
+def split_by_zone(hosts: list[Host], zone: str | None) -> list[list[Host]]:
     """Priority 0: hosts in ``zone``; priority 1: the others."""
     local = [host for host in hosts if host.zone == zone]
     remote = [host for host in hosts if host.zone != zone]
@@ -72,7 +75,7 @@ class PrioritySet:
         zone: str | None,
         locality: bool,
         panic_threshold: float,
-        empty: Any,
+        empty: Host,
     ) -> None:
         self.balancers = balancers  # one per priority (two when locality is on)
         self.draws = draws
@@ -83,7 +86,7 @@ class PrioritySet:
         self.loads: list[float] = [1.0]
         self.panic = False
 
-    def build(self, hosts: list[Any], ejected: set[Any]) -> Callable[[], Any]:
+    def build(self, hosts: list[Host], ejected: set[Host]) -> Callable[[], Host]:
         levels = split_by_zone(hosts, self.zone) if self.locality else [hosts]
         counts: list[tuple[int, int]] = []
         self.panic = False
@@ -98,7 +101,7 @@ class PrioritySet:
         picks = [balancer.pick for balancer in self.balancers[: len(levels)]]
         return self._picker(picks)
 
-    def _picker(self, picks: list[Callable[[], Any]]) -> Callable[[], Any]:
+    def _picker(self, picks: list[Callable[[], Host]]) -> Callable[[], Host]:
         loads = self.loads
         if sum(loads) == 0.0:
             return functools.partial(next, itertools.repeat(self.empty))
@@ -108,7 +111,7 @@ class PrioritySet:
         cumulative = list(itertools.accumulate(loads))
         draws = self.draws
 
-        def pick_by_priority() -> Any:
+        def pick_by_priority() -> Host:
             draw = next(draws)
             for pick, bound in zip(picks, cumulative, strict=True):
                 if draw < bound:

@@ -23,11 +23,12 @@ Sources: ``api/envoy/config/cluster/v3/outlier_detection.proto`` and
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from fleetsim.dataplane.request import CONNECT_FAILURE, PER_TRY_TIMEOUT, RESET
 
 if TYPE_CHECKING:
+    from fleetsim.dataplane.protocols import Host
     from fleetsim.engine.environment import Environment
     from fleetsim.scenario.mesh import OutlierDetection
 
@@ -72,7 +73,7 @@ class OutlierDetector:
         self,
         env: Environment,
         spec: OutlierDetection,
-        on_change: Callable[[Any, bool], None],
+        on_change: Callable[[Host, bool], None],
     ) -> None:
         self.env = env
         self.consecutive_5xx = spec.consecutive_5xx_errors
@@ -83,9 +84,9 @@ class OutlierDetector:
         self.max_ejection_time = max(ENVOY_MAX_EJECTION_TIME, spec.base_ejection_time)
         self.max_ejection_percent = spec.max_ejection_percent
         self._on_change = on_change  # (host, ejected) -> None
-        self.consecutive: dict[Any, int] = {}  # hosts with a run of errors going
-        self.states: dict[Any, HostState] = {}
-        self.ejected: set[Any] = set()
+        self.consecutive: dict[Host, int] = {}  # hosts with a run of errors going
+        self.states: dict[Host, HostState] = {}
+        self.ejected: set[Host] = set()
         self.hosts = 0
         self.ejections = 0  # ejections made, for the summary
         self.stopped = False
@@ -97,13 +98,13 @@ class OutlierDetector:
         """The proxy is gone: no more sweeps."""
         self.stopped = True
 
-    def _tick(self, _: Any) -> None:
+    def _tick(self, _: None) -> None:
         if self.stopped:
             return
         self.sweep(self.env.now)
         self.env.schedule(self.interval, self._tick)
 
-    def set_hosts(self, hosts: list[Any]) -> None:
+    def set_hosts(self, hosts: list[Host]) -> None:
         """The cluster's membership changed: forget hosts that left."""
         live = set(hosts)
         self.hosts = len(live)
@@ -113,14 +114,14 @@ class OutlierDetector:
         for host in [h for h in self.consecutive if h not in live]:
             del self.consecutive[host]
 
-    def success(self, host: Any) -> None:
+    def success(self, host: Host) -> None:
         if host in self.consecutive:
             del self.consecutive[host]
         state = self.states.get(host)
         if state is not None:
             state.local_failures = 0
 
-    def failure(self, host: Any, status: int) -> None:
+    def failure(self, host: Host, status: int) -> None:
         if self.split_local and status in LOCAL_ORIGIN:
             state = self._state(host)
             state.local_failures += 1
@@ -135,13 +136,13 @@ class OutlierDetector:
         else:
             self.consecutive[host] = count
 
-    def _state(self, host: Any) -> HostState:
+    def _state(self, host: Host) -> HostState:
         state = self.states.get(host)
         if state is None:
             state = self.states[host] = HostState()
         return state
 
-    def _eject(self, host: Any) -> None:
+    def _eject(self, host: Host) -> None:
         if host in self.ejected or self.hosts == 0:
             return
         share = 100.0 * (len(self.ejected) + 1) / self.hosts

@@ -12,8 +12,8 @@ endpoint at all Envoy answers 503 "no healthy upstream" itself, without a retry.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING
 
 from fleetsim.dataplane.request import (
     CIRCUIT_OPEN,
@@ -27,10 +27,13 @@ from fleetsim.dataplane.request import (
 from fleetsim.engine.timers import FixedDelayDeadlines
 
 if TYPE_CHECKING:
+    from fleetsim.dataplane.protocols import Host
     from fleetsim.dataplane.service import Service
     from fleetsim.engine.environment import Environment
+    from fleetsim.envoy.connection_pool import Connection
     from fleetsim.envoy.load_balancer import LoadBalancer
     from fleetsim.envoy.retry import RetryPolicy
+    from fleetsim.envoy.upstream_cluster import UpstreamCluster
 
 
 class NoHealthyUpstream:
@@ -99,7 +102,7 @@ class Route(Router):
         self.env = env
         self.service = service
         self.load_balancer = load_balancer
-        self.endpoints: list[Any] = []
+        self.endpoints: list[Host] = []
         self._pick = load_balancer.pick
         self._active = load_balancer.active
         self.tracks_active = load_balancer.tracks_active
@@ -112,7 +115,7 @@ class Route(Router):
             )
         self._retry_later = self._retry
 
-    def set_endpoints(self, endpoints: Sequence[Any]) -> None:
+    def set_endpoints(self, endpoints: Sequence[Host]) -> None:
         """The client's endpoint list changed (an EDS update)."""
         self.endpoints = list(endpoints)
         self.load_balancer.set_hosts(self.endpoints)
@@ -131,7 +134,7 @@ class Route(Router):
             self._per_try_timers.arm(request, request.try_number)
         host.accept(request, request.try_number)
 
-    def on_response(self, request: Request, try_number: int, status: int, host: Any) -> None:
+    def on_response(self, request: Request, try_number: int, status: int, host: Host) -> None:
         """An endpoint answered a try; late answers to abandoned tries are dropped here."""
         if self.tracks_active:
             self._active[host] -= 1
@@ -182,11 +185,11 @@ class ProxyRoute(Router):
         self,
         env: Environment,
         service: Service,
-        cluster: Any,
+        cluster: UpstreamCluster,
         retries: RetryPolicy | None,
         *,
         timeout: float | None,
-        workers: Any,
+        workers: Iterator[int],
         setup_time: float,
         reselect: int,
     ) -> None:
@@ -262,22 +265,22 @@ class ProxyRoute(Router):
         else:
             host.accept(request, try_number)
 
-    def _refused(self, request: Request, host: Any) -> None:
+    def _refused(self, request: Request, host: Host) -> None:
         if self.cluster.outlier is not None:
             self.cluster.outlier.failure(host, CONNECT_FAILURE)
         self._failed_try(request, CONNECT_FAILURE, host)
 
     @staticmethod
-    def _deliver(argument: Any) -> None:
+    def _deliver(argument: tuple[Host, Request, int]) -> None:
         host, request, try_number = argument
         host.accept(request, try_number)
 
-    def on_response(self, request: Request, try_number: int, status: int, host: Any) -> None:
+    def on_response(self, request: Request, try_number: int, status: int, host: Host) -> None:
         """An answer from ``host``; answers to tries already reset are dropped here."""
         inbound = host.inbound
         if inbound is not None:
             inbound.app_release()
-        connection = request.connection
+        connection: Connection | None = request.connection
         if try_number != request.try_number or connection is None:
             return
         request.connection = None
@@ -294,7 +297,7 @@ class ProxyRoute(Router):
             if not request.done:
                 self._failed_try(request, status, host)
 
-    def _end_try(self, connection: Any, host: Any, try_number: int, *, reset: bool) -> None:
+    def _end_try(self, connection: Connection, host: Host, try_number: int, *, reset: bool) -> None:
         cluster = self.cluster
         cluster.active_requests -= 1
         cluster.active[host] -= 1
@@ -306,24 +309,27 @@ class ProxyRoute(Router):
             connection.pool.release(connection)
 
     def _per_try_timeout(self, request: Request, try_number: int) -> None:
-        connection = request.connection
+        connection: Connection | None = request.connection
         request.connection = None
         host = None
         if connection is not None:
             host = connection.pool.host
+            assert host is not None  # an upstream pool always has its host
             self._end_try(connection, host, try_number, reset=True)
             if self.cluster.outlier is not None:
                 self.cluster.outlier.failure(host, PER_TRY_TIMEOUT)
         self._failed_try(request, PER_TRY_TIMEOUT, host)
 
     def _route_timeout(self, request: Request, _: int) -> None:
-        connection = request.connection
+        connection: Connection | None = request.connection
         request.connection = None
         if connection is not None:
-            self._end_try(connection, connection.pool.host, request.try_number, reset=True)
+            host = connection.pool.host
+            assert host is not None  # an upstream pool always has its host
+            self._end_try(connection, host, request.try_number, reset=True)
         request.source.fail(request, ROUTE_TIMEOUT)
 
-    def _failed_try(self, request: Request, status: int, host: Any) -> None:
+    def _failed_try(self, request: Request, status: int, host: Host | None) -> None:
         cluster = self.cluster
         if self._may_retry(request, status) and cluster.breakers.retry_allowed(
             cluster.active_retries, cluster.active_requests

@@ -13,7 +13,8 @@ connections are closed, as Envoy does when a host goes away.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
 
 from fleetsim.envoy.circuit_breaker import CircuitBreakers
 from fleetsim.envoy.connection_pool import Connection, ConnectionPool
@@ -22,6 +23,7 @@ from fleetsim.envoy.locality import ENVOY_PANIC_THRESHOLD, PrioritySet
 from fleetsim.envoy.outlier_detection import OutlierDetector
 
 if TYPE_CHECKING:
+    from fleetsim.dataplane.protocols import Host
     from fleetsim.engine.environment import Environment
     from fleetsim.engine.random import RandomStreams
     from fleetsim.envoy.proxy import SidecarProxy
@@ -43,14 +45,14 @@ class UpstreamCluster:
         policy: str,
         retries: Retries | None,
         locality: bool,
-        empty: Any,
+        empty: Host,
     ) -> None:
         self.env = env
         self.proxy = proxy
         self.destination = destination
         self.empty = empty
         name = f"proxy/{proxy.name}/{destination}"
-        self.active: dict[Any, int] = {}
+        self.active: dict[Host, int] = {}
         detection = spec.outlier_detection
         levels = 2 if locality and detection is not None else 1
         balancers = [
@@ -83,8 +85,8 @@ class UpstreamCluster:
         self.max_requests_per_connection = http.max_requests_per_connection
         self.idle_timeout = http.idle_timeout
         self.breakers = CircuitBreakers(spec.connection_pool, retries)
-        self.endpoints: list[Any] = []
-        self.pools: dict[Any, list[ConnectionPool | None]] = {}
+        self.endpoints: list[Host] = []
+        self.pools: dict[Host, list[ConnectionPool | None]] = {}
         self.open_connections = 0
         self.active_requests = 0
         self.active_retries = 0
@@ -97,7 +99,7 @@ class UpstreamCluster:
 
     # --- membership ----------------------------------------------------------------
 
-    def set_endpoints(self, endpoints: list[Any]) -> None:
+    def set_endpoints(self, endpoints: Sequence[Host]) -> None:
         """An EDS push: the destination's ready endpoints, as istiod last saw them."""
         live = set(endpoints)
         for host in [h for h in self.pools if h not in live]:
@@ -115,14 +117,14 @@ class UpstreamCluster:
         ejected = self.outlier.ejected if self.outlier is not None else set()
         self.pick = self.priorities.build(self.endpoints, ejected)
 
-    def _ejection_changed(self, host: Any, ejected: bool) -> None:
+    def _ejection_changed(self, host: Host, ejected: bool) -> None:
         if ejected:
             self.proxy.mesh.record_ejection(self.destination)
         self._rebuild()
 
     # --- connections ---------------------------------------------------------------
 
-    def pool(self, host: Any, worker: int) -> ConnectionPool:
+    def pool(self, host: Host, worker: int) -> ConnectionPool:
         pools = self.pools.get(host)
         if pools is None:
             pools = self.pools[host] = [None] * self.proxy.concurrency
@@ -152,7 +154,7 @@ class UpstreamCluster:
         if peer is not None and not connection.stale:
             peer.downstream_closed()
 
-    def close_all(self, unclosed_share: float = 0.0, draws: Any = None) -> None:
+    def close_all(self, unclosed_share: float = 0.0, draws: Iterator[float] | None = None) -> None:
         """Close every connection; a share of them vanish without the peer noticing."""
         for pools in self.pools.values():
             for pool in pools:

@@ -1,0 +1,1 @@
+"""Experiments over runs: compare today (in the CLI); sweeps and ablations next."""

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final
 
 from fleetsim.envoy.proxy import SIDECAR_READINESS_PERIOD, SidecarProxy
 from fleetsim.envoy.route_factory import proxy_route
@@ -222,7 +222,7 @@ class ServiceMesh:
         delay = next(self._readiness) * SIDECAR_READINESS_PERIOD
         self._env.schedule(delay, self._sidecar_ready, (proxy, proxy.epoch))
 
-    def _sidecar_ready(self, argument: Any) -> None:
+    def _sidecar_ready(self, argument: tuple[SidecarProxy, int]) -> None:
         proxy, epoch = argument
         pod = self._proxy_pods.get(proxy)
         if epoch != proxy.epoch or proxy.removed or pod is None or self.kubelet is None:

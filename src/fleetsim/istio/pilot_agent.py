@@ -19,7 +19,7 @@ The application container starts only after the sidecar is ready, as with Istio'
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from fleetsim.cluster.dns import Resolver, service_fqdn
 
@@ -54,7 +54,7 @@ class SidecarStartup:
         self.kubelet = kubelet
         self.env.schedule(self.spec.start, self._resolve, (pod, pod.generation))
 
-    def _resolve(self, argument: Any) -> None:
+    def _resolve(self, argument: tuple[Pod, int]) -> None:
         pod, generation = argument
         if pod.generation != generation or pod.deleting or pod.node is None:
             return
@@ -64,7 +64,7 @@ class SidecarStartup:
         else:
             self.env.schedule(lookup.duration, self._lookup_failed, (pod, generation))
 
-    def _lookup_failed(self, argument: Any) -> None:
+    def _lookup_failed(self, argument: tuple[Pod, int]) -> None:
         """The lookup gave up; Envoy resolves again after ``dnsRefreshRate``."""
         pod, generation = argument
         if pod.generation != generation or pod.deleting:
@@ -72,7 +72,7 @@ class SidecarStartup:
         self.events.record("dns_lookup_failed", pod.service_name)
         self.env.schedule(self.spec.dns_refresh_rate, self._resolve, (pod, generation))
 
-    def _connected(self, argument: Any) -> None:
+    def _connected(self, argument: tuple[Pod, int]) -> None:
         pod, generation = argument
         if pod.generation != generation or pod.deleting or self.kubelet is None:
             return

@@ -9,7 +9,7 @@ creates, restarts, node events) goes through the modelled lifecycle.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from fleetsim.dataplane.distributions import service_time_stream
 from fleetsim.kubernetes.deployment import Deployment
@@ -127,7 +127,7 @@ class Cluster:
         for _, event in ordered:
             self.env.schedule_at(event.at, self._apply_event, (event, sources))
 
-    def _apply_event(self, argument: Any) -> None:
+    def _apply_event(self, argument: tuple[Event, dict[str, TrafficSource]]) -> None:
         event: Event = argument[0]
         sources: dict[str, TrafficSource] = argument[1]
         action = event.action

@@ -17,7 +17,7 @@ pod's readiness changes or a pod goes away, and when ``replicas`` changes.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from fleetsim.kubernetes.pod import PENDING, Pod
 from fleetsim.units import scaled_value
@@ -114,7 +114,7 @@ class Deployment:
 
     # --- the controller ----------------------------------------------------------------
 
-    def _reconcile(self, _: Any) -> None:
+    def _reconcile(self, _: None) -> None:
         self._reconcile_pending = False
         active = self.active_pods()
         new = [pod for pod in active if pod.revision == self.revision]

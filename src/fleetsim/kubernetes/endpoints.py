@@ -12,7 +12,7 @@ Changes within one instant are published together.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from fleetsim.dataplane.container import AppContainer
@@ -52,7 +52,7 @@ class EndpointsController:
         if first:
             self.env.schedule_at(at, self._publish, key)
 
-    def _publish(self, key: Any) -> None:
+    def _publish(self, key: tuple[str, float]) -> None:
         endpoints = self._pending.pop(key)
         route = self.routes.get(key[0])
         if route is not None:

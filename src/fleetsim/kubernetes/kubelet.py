@@ -7,7 +7,7 @@ Start-up of a pod bound to a node, phase by phase (each a parameter of the servi
    a time (``--serialize-image-pulls=true``), so pods landing together on a fresh node
    queue for it;
 2. the sidecar (when there is one) starts and fetches its configuration
-   (``mesh.sidecar``); the app waits for it;
+   (a ``SidecarStartup``, see ``kubernetes.sidecars``); the app waits for it;
 3. the app container starts (``appStart``) and then warms up (``coldStart``): while
    warming it answers its readiness probe with a failure and burns ``warmupCpu``; after
    it, per-request CPU and service time start at ``cpuFactor``/``latencyFactor`` times the
@@ -31,7 +31,7 @@ service times by demand / limit until the next housekeeping tick.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from fleetsim.dataplane.calls import CallingContainer
 from fleetsim.dataplane.container import CPU_THROTTLING, WARM_UP, AppContainer
@@ -84,7 +84,7 @@ class Kubelet:
         else:
             self.env.schedule_at(pulled, self._start_containers, (pod, pod.generation))
 
-    def _start_containers(self, argument: Any) -> None:
+    def _start_containers(self, argument: tuple[Pod, int]) -> None:
         pod, generation = argument
         if pod.generation != generation or pod.deleting:
             return
@@ -105,7 +105,7 @@ class Kubelet:
         delay = pod.deployment.spec.startup.app_start
         self.env.schedule(delay, self._app_listening, (pod, pod.generation))
 
-    def _app_listening(self, argument: Any) -> None:
+    def _app_listening(self, argument: tuple[Pod, int]) -> None:
         pod, generation = argument
         if pod.generation != generation or pod.deleting:
             return
@@ -252,7 +252,7 @@ class Kubelet:
         self.update_ready(pod)
         self.env.schedule(delay, self._restart, (pod, pod.generation))
 
-    def _restart(self, argument: Any) -> None:
+    def _restart(self, argument: tuple[Pod, int]) -> None:
         pod, generation = argument
         if pod.generation != generation or pod.deleting:
             return
@@ -305,7 +305,7 @@ class Kubelet:
             term_at = now + pre_stop
         self.env.schedule_at(term_at, self._sigterm, (pod, deadline))
 
-    def _sigterm(self, argument: Any) -> None:
+    def _sigterm(self, argument: tuple[Pod, float]) -> None:
         pod, deadline = argument
         container = pod.container
         if pod.deleted or container is None:
@@ -314,7 +314,7 @@ class Kubelet:
         container.stop_accepting()
         self._await_exit((pod, deadline))
 
-    def _await_exit(self, argument: Any) -> None:
+    def _await_exit(self, argument: tuple[Pod, float]) -> None:
         pod, deadline = argument
         container = pod.container
         if pod.deleted:

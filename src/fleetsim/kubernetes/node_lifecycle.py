@@ -14,7 +14,7 @@ the start: pods are then never Pending for lack of room.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from fleetsim.kubernetes.node import Node
 
@@ -72,7 +72,7 @@ class NodeLifecycle:
             self.cluster.nodes.append(node)
             self.env.schedule_at(node.ready_at, self._node_ready, node)
 
-    def _node_ready(self, node: Any) -> None:
+    def _node_ready(self, node: Node) -> None:
         if node.terminated:
             return
         self.cluster.events.record("node_ready")

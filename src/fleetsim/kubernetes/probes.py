@@ -18,7 +18,7 @@ worker per probe and container runs on a ticker of ``periodSeconds`` from
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from fleetsim.dataplane.request import OK, PROBE
 
@@ -47,13 +47,13 @@ class ProbeCall:
         # The app container answers ``attempt.route.on_response``; a probe answers itself.
         return self
 
-    def on_response(self, _request: Any, _try: int, status: int, _host: Any) -> None:
+    def on_response(self, _request: object, _try: int, status: int, _host: object) -> None:
         if self.done:
             return
         self.done = True
         self.worker.result(status == OK)
 
-    def expire(self, _: Any) -> None:
+    def expire(self, _: None) -> None:
         if self.done:
             return
         self.done = True
@@ -82,7 +82,7 @@ class ProbeWorker:
         pod = self.pod
         return pod.generation != self.generation or pod.deleted
 
-    def _tick(self, _: Any) -> None:
+    def _tick(self, _: None) -> None:
         if self._stale():
             return
         self.env.schedule(self.spec.period_seconds, self._tick)

@@ -11,7 +11,7 @@ goes away), as the scheduler's unschedulable queue is flushed on cluster events.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from fleetsim.kubernetes.cluster import Cluster
@@ -29,7 +29,7 @@ class Scheduler:
         delay = pod.deployment.spec.startup.scheduling_delay
         self.env.schedule(delay, self._attempt, pod)
 
-    def _attempt(self, pod: Any) -> None:
+    def _attempt(self, pod: Pod) -> None:
         if pod.deleting or pod.deleted or pod.node is not None:
             return
         node = self.pick(pod)

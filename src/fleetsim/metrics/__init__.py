@@ -1,0 +1,1 @@
+"""Recorders any room writes to: streaming log-bucketed histograms and event counts."""

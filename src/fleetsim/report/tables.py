@@ -1,11 +1,18 @@
-"""Human-readable tables of summaries, printed with rich."""
+"""Human-readable tables of summaries, printed with rich.
+
+Tables read the typed summary (:mod:`fleetsim.summary.model`); a figure that only some
+runs have (a mesh's, an HPA's) is read through a small accessor that answers None when
+it is absent, and shows as ``-``.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
 
 from rich.console import Console
 from rich.table import Table
+
+from fleetsim.summary.model import ServiceSummary, Summary
 
 LATENCY_KEYS = ["mean", "p50", "p90", "p99", "p999", "p9999", "max"]
 
@@ -16,14 +23,14 @@ def _num(value: float, digits: int = 2) -> str:
     return f"{value:,.{digits}f}"
 
 
-def print_summary(summary: dict[str, Any], console: Console) -> None:
+def print_summary(summary: Summary, console: Console) -> None:
     """The summary of one run as a few compact tables."""
     requests = summary["requests"]
     events_per_s = summary["events"] / summary["wall_seconds"] if summary["wall_seconds"] else 0
     console.print(
         f"[bold]{summary['scenario']}[/bold] variant [bold]{summary['variant']}[/bold] "
         f"seed {summary['seed']}: {summary['simulated_seconds']:g} s simulated "
-        f"(+{summary.get('warmup_seconds', 0):g} s warm-up) "
+        f"(+{summary['warmup_seconds']:g} s warm-up) "
         f"in {summary['wall_seconds']:.2f} s wall, "
         f"{summary['events']:,} events ({events_per_s:,.0f}/s)"
     )
@@ -47,29 +54,32 @@ def print_summary(summary: dict[str, Any], console: Console) -> None:
         _num(requests["failed"]),
         _num(requests["timed_out"]),
         _num(requests["rejected"]),
-        _num(requests.get("errored", 0)),
-        _num(requests.get("unavailable", 0)),
+        _num(requests["errored"]),
+        _num(requests["unavailable"]),
         _num(summary["attempts"]),
-        _num(summary.get("retries", 0)),
+        _num(summary["retries"]),
         _num(summary["throughput_rps"], 1),
     )
     console.print(overview)
     latency = Table(title="Client latency of succeeded requests (ms)", title_justify="left")
     for key in LATENCY_KEYS:
         latency.add_column(key, justify="right")
-    latency.add_row(*(_num(summary["latency_ms"][k], 3) for k in LATENCY_KEYS))
+    block = summary["latency_ms"]
+    values = [block["mean"], block["p50"], block["p90"], block["p99"], block["p999"]]
+    values += [block.get("p9999", 0.0), block["max"]]
+    latency.add_row(*(_num(value, 3) for value in values))
     console.print(latency)
     console.print(_services_table(summary["services"]))
     if any("connections" in service for service in summary["services"].values()):
         console.print(_sidecar_table(summary["services"]))
     if _has_kubernetes_activity(summary):
         console.print(_kubernetes_table(summary["services"]))
-        events = summary.get("events_by_kind", {})
+        events = summary["events_by_kind"]
         happened = ", ".join(f"{kind} {count:,}" for kind, count in events.items() if count)
         console.print(f"Cluster events: {happened or 'none'}")
 
 
-def _sidecar_table(services: dict[str, Any]) -> Table:
+def _sidecar_table(services: dict[str, ServiceSummary]) -> Table:
     table = Table(title="Sidecars (per pod) and retries", title_justify="left")
     for column in (
         "service",
@@ -84,11 +94,19 @@ def _sidecar_table(services: dict[str, Any]) -> Table:
     ):
         table.add_column(column, justify="left" if column == "service" else "right")
     for name, service in services.items():
-        if "connections" not in service:
+        if (
+            "connections" not in service
+            or "memory_bytes" not in service
+            or "connects_per_s" not in service
+            or "restarts" not in service
+        ):
             continue
         sidecar, app = service["connections"]["sidecar"], service["connections"]["app"]
         memory = service["memory_bytes"]["sidecar"]
-        mib = "/".join(f"{memory[key] / 2**20:,.0f}" for key in ("start", "mean", "max", "end"))
+        mib = "/".join(
+            f"{value / 2**20:,.0f}"
+            for value in (memory["start"], memory["mean"], memory["max"], memory["end"])
+        )
         table.add_row(
             name,
             f"{sidecar['mean']:,.0f}/{sidecar['max']:,.0f}",
@@ -103,8 +121,8 @@ def _sidecar_table(services: dict[str, Any]) -> Table:
     return table
 
 
-def _has_kubernetes_activity(summary: dict[str, Any]) -> bool:
-    if any(summary.get("events_by_kind", {}).values()):
+def _has_kubernetes_activity(summary: Summary) -> bool:
+    if any(summary["events_by_kind"].values()):
         return True
     return any("hpa" in service for service in summary["services"].values())
 
@@ -113,7 +131,7 @@ def _seconds(value: float | None) -> str:
     return "-" if value is None else f"{value:,.1f}"
 
 
-def _kubernetes_table(services: dict[str, Any]) -> Table:
+def _kubernetes_table(services: dict[str, ServiceSummary]) -> Table:
     table = Table(title="Replicas and readiness", title_justify="left")
     for column in [
         "service",
@@ -131,10 +149,8 @@ def _kubernetes_table(services: dict[str, Any]) -> Table:
     ]:
         table.add_column(column, justify="left" if column == "service" else "right")
     for name, s in services.items():
-        replicas = s.get("replicas")
-        readiness = s.get("readiness")
-        if replicas is None or readiness is None:
-            continue
+        replicas = s["replicas"]
+        readiness = s["readiness"]
         delay = readiness["ready_delay_s"]
         table.add_row(
             name,
@@ -148,12 +164,12 @@ def _kubernetes_table(services: dict[str, Any]) -> Table:
             str(readiness["transitions"]),
             _seconds(delay["mean"]),
             _seconds(delay["max"]),
-            _num(s.get("unavailable", 0)),
+            _num(s["unavailable"]),
         )
     return table
 
 
-def _services_table(services: dict[str, Any]) -> Table:
+def _services_table(services: dict[str, ServiceSummary]) -> Table:
     table = Table(title="Services (per attempt)", title_justify="left")
     for column in [
         "service",
@@ -188,57 +204,71 @@ def _services_table(services: dict[str, Any]) -> Table:
     return table
 
 
-COMPARE_ROWS: list[tuple[str, tuple[str, ...]]] = [
-    ("requests", ("requests", "total")),
-    ("failed", ("requests", "failed")),
-    ("timed out", ("requests", "timed_out")),
-    ("rejected", ("requests", "rejected")),
-    ("unavailable", ("requests", "unavailable")),
-    ("attempts", ("attempts",)),
-    ("retries", ("retries",)),
-    ("throughput/s", ("throughput_rps",)),
-    ("mean ms", ("latency_ms", "mean")),
-    ("p50 ms", ("latency_ms", "p50")),
-    ("p99 ms", ("latency_ms", "p99")),
-    ("p99.9 ms", ("latency_ms", "p999")),
-    ("p99.99 ms", ("latency_ms", "p9999")),
-    ("max ms", ("latency_ms", "max")),
+Figure = float | int | None
+RunFigure = Callable[[Summary], Figure]
+ServiceFigure = Callable[[ServiceSummary], Figure]
+
+COMPARE_ROWS: list[tuple[str, RunFigure]] = [
+    ("requests", lambda s: s["requests"]["total"]),
+    ("failed", lambda s: s["requests"]["failed"]),
+    ("timed out", lambda s: s["requests"]["timed_out"]),
+    ("rejected", lambda s: s["requests"]["rejected"]),
+    ("unavailable", lambda s: s["requests"]["unavailable"]),
+    ("attempts", lambda s: s["attempts"]),
+    ("retries", lambda s: s["retries"]),
+    ("throughput/s", lambda s: s["throughput_rps"]),
+    ("mean ms", lambda s: s["latency_ms"]["mean"]),
+    ("p50 ms", lambda s: s["latency_ms"]["p50"]),
+    ("p99 ms", lambda s: s["latency_ms"]["p99"]),
+    ("p99.9 ms", lambda s: s["latency_ms"]["p999"]),
+    ("p99.99 ms", lambda s: s["latency_ms"].get("p9999")),
+    ("max ms", lambda s: s["latency_ms"]["max"]),
 ]
 
 
-SERVICE_COMPARE_ROWS: list[tuple[str, tuple[str, ...], int]] = [
-    ("util", ("utilization",), 3),
-    ("pod max/mean", ("pods", "share_max_over_mean"), 3),
-    ("replicas max", ("replicas", "max"), 0),
-    ("replicas mean", ("replicas", "mean"), 1),
-    ("reversals", ("replicas", "reversals"), 0),
-    ("ready delay mean s", ("readiness", "ready_delay_s", "mean"), 1),
-    ("readiness flips", ("readiness", "transitions"), 0),
-    ("pod share CV", ("pods", "share_cv"), 3),
-    ("retries", ("retries",), 0),
-    ("ejections", ("ejections",), 0),
-    ("overflows", ("overflows",), 0),
-    ("sidecar conns mean", ("connections", "sidecar", "mean"), 0),
-    ("app conns mean", ("connections", "app", "mean"), 1),
-    ("sidecar connects/s", ("connects_per_s", "sidecar"), 2),
-    ("sidecar MiB max", ("memory_bytes", "sidecar", "max_mib"), 1),
-    ("sidecar restarts", ("restarts", "sidecar"), 0),
+def _sidecar_mib_max(service: ServiceSummary) -> Figure:
+    memory = service.get("memory_bytes")
+    return None if memory is None else memory["sidecar"]["max"] / 2**20
+
+
+SERVICE_COMPARE_ROWS: list[tuple[str, ServiceFigure, int]] = [
+    ("util", lambda s: s["utilization"], 3),
+    ("pod max/mean", lambda s: s["pods"]["share_max_over_mean"], 3),
+    ("replicas max", lambda s: s["replicas"]["max"], 0),
+    ("replicas mean", lambda s: s["replicas"]["mean"], 1),
+    ("reversals", lambda s: s["replicas"]["reversals"], 0),
+    ("ready delay mean s", lambda s: s["readiness"]["ready_delay_s"]["mean"], 1),
+    ("readiness flips", lambda s: s["readiness"]["transitions"], 0),
+    ("pod share CV", lambda s: s["pods"]["share_cv"], 3),
+    ("retries", lambda s: s["retries"], 0),
+    ("ejections", lambda s: s["ejections"], 0),
+    ("overflows", lambda s: s["overflows"], 0),
+    ("sidecar conns mean", lambda s: _connections(s, "sidecar"), 0),
+    ("app conns mean", lambda s: _connections(s, "app"), 1),
+    ("sidecar connects/s", lambda s: _sidecar_connects(s), 2),
+    ("sidecar MiB max", _sidecar_mib_max, 1),
+    ("sidecar restarts", lambda s: _sidecar_restarts(s), 0),
 ]
 
 
-def _dig(document: dict[str, Any], path: tuple[str, ...]) -> Any:
-    value: Any = document
-    if path[-1] == "max_mib":
-        found = _dig(document, (*path[:-1], "max"))
-        return None if found is None else found / 2**20
-    for key in path:
-        if not isinstance(value, dict) or key not in value:
-            return None
-        value = value[key]
-    return value
+def _connections(service: ServiceSummary, side: str) -> Figure:
+    connections = service.get("connections")
+    if connections is None:
+        return None
+    return connections["sidecar"]["mean"] if side == "sidecar" else connections["app"]["mean"]
 
 
-def _cell(value: Any, digits: int) -> str:
+def _sidecar_connects(service: ServiceSummary) -> Figure:
+    connects = service.get("connects_per_s")
+    return None if connects is None else connects["sidecar"]
+
+
+def _sidecar_restarts(service: ServiceSummary) -> Figure:
+    restarts = service.get("restarts")
+    return None if restarts is None else restarts["sidecar"]
+
+
+def _cell(value: Figure, digits: int) -> str:
     if value is None:
         return "-"
     if isinstance(value, int):
@@ -246,18 +276,21 @@ def _cell(value: Any, digits: int) -> str:
     return f"{value:,.{digits}f}"
 
 
-def compare_table(summaries: list[dict[str, Any]]) -> Table:
+def compare_table(summaries: list[Summary]) -> Table:
     """Variants side by side: one column per variant, one row per figure."""
     table = Table(title=f"{summaries[0]['scenario']}: variants compared", title_justify="left")
     table.add_column("metric")
     for summary in summaries:
         table.add_column(summary["variant"], justify="right")
-    for label, path in COMPARE_ROWS:
-        table.add_row(label, *(_cell(_dig(s, path), 3) for s in summaries))
+    for label, figure in COMPARE_ROWS:
+        table.add_row(label, *(_cell(figure(s), 3) for s in summaries))
     service_names = list(summaries[0]["services"])
     for name in service_names:
-        for label, path, digits in SERVICE_COMPARE_ROWS:
-            cells = [_cell(_dig(s["services"].get(name, {}), path), digits) for s in summaries]
+        for label, service_figure, digits in SERVICE_COMPARE_ROWS:
+            cells = [
+                _cell(service_figure(s["services"][name]), digits) if name in s["services"] else "-"
+                for s in summaries
+            ]
             if all(cell == "-" for cell in cells):
                 continue
             table.add_row(f"{name} {label}", *cells)

@@ -92,7 +92,7 @@ class Collector:
     def start_sampling(self) -> None:
         self.env.schedule(next(self._sample_gaps), self._sample)
 
-    def _sample(self, _: Any) -> None:
+    def _sample(self, _: None) -> None:
         sums = self._in_system_samples
         for index, service in enumerate(self.services):
             sums[index] += service.in_system
