@@ -64,7 +64,7 @@ class TrafficSource:
         self.rate = spec.rate
         self._stream = streams.generator(f"traffic/{spec.name}/rate-changes")
         self._times = self._arrival_times(spec, streams)
-        self._timeouts: FixedDelayDeadlines | None = None
+        self._timeouts: FixedDelayDeadlines[Request] | None = None
         if spec.timeout is not None:
             self._timeouts = FixedDelayDeadlines(env, spec.timeout, self._timed_out)
         self._arrive = self.arrive

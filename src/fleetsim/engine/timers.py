@@ -16,14 +16,27 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import Generic, Protocol, TypeVar
 
 from fleetsim.engine.environment import Environment
 
 ANY_TRY = -1
 
 
-class FixedDelayDeadlines:
+class Deadlined(Protocol):
+    """What a deadline watches: finished, and which try is current."""
+
+    @property
+    def done(self) -> bool: ...
+
+    @property
+    def try_number(self) -> int: ...
+
+
+SubjectT = TypeVar("SubjectT", bound=Deadlined)
+
+
+class FixedDelayDeadlines(Generic[SubjectT]):
     """Deadlines that all fall ``delay`` seconds after they are armed.
 
     ``on_expire(subject, token)`` runs for each deadline reached while its subject is
@@ -33,15 +46,15 @@ class FixedDelayDeadlines:
     __slots__ = ("_entries", "_env", "_fire_at", "_on_expire", "delay")
 
     def __init__(
-        self, env: Environment, delay: float, on_expire: Callable[[Any, int], None]
+        self, env: Environment, delay: float, on_expire: Callable[[SubjectT, int], None]
     ) -> None:
         self._env = env
         self.delay = delay
         self._on_expire = on_expire
-        self._entries: deque[tuple[float, Any, int]] = deque()
+        self._entries: deque[tuple[float, SubjectT, int]] = deque()
         self._fire_at: float | None = None
 
-    def arm(self, subject: Any, token: int = ANY_TRY) -> None:
+    def arm(self, subject: SubjectT, token: int = ANY_TRY) -> None:
         """Start a deadline for ``subject``; ``token`` limits it to one try."""
         deadline = self._env.now + self.delay
         self._entries.append((deadline, subject, token))
@@ -52,7 +65,7 @@ class FixedDelayDeadlines:
     def __len__(self) -> int:
         return len(self._entries)
 
-    def _fire(self, _: Any) -> None:
+    def _fire(self, _: None) -> None:
         entries = self._entries
         now = self._env.now
         on_expire = self._on_expire

@@ -108,7 +108,7 @@ class Route(Router):
         self.tracks_active = load_balancer.tracks_active
         self.retries = retries
         self.retry_count = 0
-        self._per_try_timers: FixedDelayDeadlines | None = None
+        self._per_try_timers: FixedDelayDeadlines[Request] | None = None
         if retries is not None and retries.per_try_timeout is not None:
             self._per_try_timers = FixedDelayDeadlines(
                 env, retries.per_try_timeout, self._per_try_timeout
@@ -202,7 +202,7 @@ class ProxyRoute(Router):
         self.reselect = reselect
         self.setup_time = setup_time
         self._workers = workers
-        self._per_try_timers: FixedDelayDeadlines | None = None
+        self._per_try_timers: FixedDelayDeadlines[Request] | None = None
         if retries is not None and retries.per_try_timeout is not None:
             self._per_try_timers = FixedDelayDeadlines(
                 env, retries.per_try_timeout, self._per_try_timeout
