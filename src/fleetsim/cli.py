@@ -11,13 +11,18 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.markup import escape
 
 from fleetsim import __version__
 from fleetsim.errors import ScenarioError
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from fleetsim.experiments.isolate import IsolationResult
 
 EXIT_OK = 0
 EXIT_IO = 1
@@ -51,7 +56,51 @@ def _parser() -> argparse.ArgumentParser:
 
     validate = commands.add_parser("validate", help="check a scenario and all its variants")
     validate.add_argument("scenario", help="scenario YAML file")
+    _isolate_parser(commands)
     return parser
+
+
+ISOLATE_DESCRIPTION = """\
+Process of elimination: run the scenario (its baseline, or --variant) once as it is,
+then once with each candidate mechanism switched off in turn, and rank the candidates
+by how far the metric moves. Candidates are only the mechanisms that are on in the
+scenario: retries (attempts: 0, Istio's default too in a mesh), outlier-detection,
+probes, hpa, warm-up (coldStart), cpu-limits, node-agent-scan (cAdvisor
+referencedMemory), stop-the-world-pauses, disk-stalls (burst writers, sync writes).
+Every run uses the same seed (--seed, else spec.seed), so a difference comes from the
+mechanism switched off, not from random noise."""
+
+
+def _isolate_parser(commands: Any) -> None:
+    isolate = commands.add_parser(
+        "isolate",
+        help="switch each mechanism off in turn and rank them by how far a metric moves",
+        description=ISOLATE_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    isolate.add_argument("scenario", help="scenario YAML file")
+    isolate.add_argument("--variant", help="a name from spec.variants (default: the baseline)")
+    isolate.add_argument(
+        "--metric",
+        required=True,
+        metavar="PATH",
+        help="dotted path into the run's summary, e.g. latency_ms.p9999, "
+        "requests.timed_out, services.search.latency_ms.max",
+    )
+    isolate.add_argument(
+        "--out",
+        metavar="FILE",
+        help="write the ranking as JSON to FILE (relative_change: 0.25 = +25%%)",
+    )
+    isolate.add_argument("--seed", type=int, help="override spec.seed (the same in every run)")
+    isolate.add_argument("--json", action="store_true", help="print only the ranking JSON")
+    isolate.add_argument("--quiet", action="store_true", help="no progress bar")
+    isolate.add_argument(
+        "--duration", metavar="TIME", help="override spec.duration (e.g. 30s, 5m) in every run"
+    )
+    isolate.add_argument(
+        "--warmup", metavar="TIME", help="override spec.warmup (e.g. 0s, 1m) in every run"
+    )
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -79,6 +128,8 @@ def main(argv: list[str] | None = None) -> int:
             return _run(args, stdout, stderr)
         if args.command == "compare":
             return _compare(args, stdout, stderr)
+        if args.command == "isolate":
+            return _isolate(args, stdout, stderr)
         return _validate(args, stdout)
     except ScenarioError as error:
         print(f"fleetsim: {error}", file=sys.stderr)
@@ -149,6 +200,83 @@ def _compare(args: argparse.Namespace, stdout: Console, stderr: Console) -> int:
         if args.out:
             stdout.print(f"results written to {args.out}/")
     return EXIT_OK
+
+
+def _isolate(args: argparse.Namespace, stdout: Console, stderr: Console) -> int:
+    from fleetsim.experiments.isolate import MetricError, isolate
+    from fleetsim.report.progress import progress_bar
+    from fleetsim.result import write_atomic
+
+    enabled = _show_progress(args, stdout)
+    try:
+        result = isolate(
+            args.scenario,
+            args.metric,
+            variant=args.variant,
+            seed=args.seed,
+            duration=args.duration,
+            warmup=args.warmup,
+            progress=lambda label: progress_bar(stdout, escape(label), enabled),
+        )
+    except MetricError as error:
+        print(f"fleetsim isolate: {error}", file=sys.stderr)
+        return EXIT_BAD_SCENARIO
+    if args.out:
+        write_atomic(Path(args.out), result.to_json())
+    if args.json:
+        sys.stdout.write(result.to_json())
+    else:
+        stdout.print(isolation_table(result))
+        if not result.candidates:
+            stdout.print("No candidate mechanism is on in this scenario.")
+        if args.out:
+            stdout.print(f"results written to {args.out}")
+    return EXIT_OK
+
+
+def _figure(value: float | None) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return f"{value:,.3f}"
+
+
+def _signed(value: float | None) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, int):
+        return f"{value:+,}"
+    return f"{value:+,.3f}"
+
+
+def isolation_table(result: IsolationResult) -> Table:
+    """The as-is value, then the candidates ranked by absolute change of the metric."""
+    from rich.table import Table
+
+    table = Table(
+        title=escape(
+            f"{result.scenario} [{result.variant}] seed {result.seed}: "
+            f"{result.metric} with each mechanism switched off"
+        ),
+        title_justify="left",
+    )
+    table.add_column("mechanism")
+    table.add_column("switched off")
+    table.add_column(result.metric, justify="right")
+    table.add_column("change", justify="right")
+    table.add_column("change %", justify="right")
+    table.add_row("(as is)", "nothing", _figure(result.as_is), "", "")
+    for candidate in result.candidates:
+        relative = candidate.relative_change
+        table.add_row(
+            candidate.mechanism,
+            escape(candidate.switched_off),
+            _figure(candidate.value),
+            _signed(candidate.change),
+            "-" if relative is None else f"{100 * relative:+.1f}%",
+        )
+    return table
 
 
 def _validate(args: argparse.Namespace, stdout: Console) -> int:

@@ -5,7 +5,8 @@ time series, so any change of a simulated figure shows up. Runs are shortened wi
 ``duration``/``warmup`` overrides (the ``--duration``/``--warmup`` options of the CLI) so
 the whole set takes a couple of minutes; the two tours under ``tours/`` add short runs
 that reach mechanisms the shortened catalogue runs do not (releases in a mesh, sidecar
-OOM restarts, node drains, both HPA paths).
+OOM restarts, node drains, both HPA paths), and a node tour (page-table walks, lock and
+disk waits, stop-the-world pauses).
 
 Regenerate after a deliberate change of results, in a commit of its own::
 
@@ -48,6 +49,8 @@ GOLDEN_RUNS = [
     GoldenRun("scenarios/sidecar-idle-connections.yaml", duration="4m", warmup="1m"),
     GoldenRun("tests/golden/tours/mesh-tour.yaml"),
     GoldenRun("tests/golden/tours/kubernetes-tour.yaml"),
+    GoldenRun("scenarios/manas-pagetable-scan.yaml", duration="10s", warmup="5s"),
+    GoldenRun("tests/golden/tours/node-tour.yaml"),
 ]
 
 

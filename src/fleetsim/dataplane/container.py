@@ -18,6 +18,18 @@ by the one component that owns it (:meth:`AppContainer.set_slowdown`): the kubel
 warm-up curve (``WARM_UP``) and CPU throttling under a CFS quota (``CPU_THROTTLING``);
 ``NODE_STALL`` and ``GC_PAUSE`` are reserved for what runs beside the app on its node
 and inside its runtime.
+
+Two hooks let the app's process (``fleetsim.node``) hold requests up:
+
+- ``process.start_delay(now)``: when a worker starts a request, the process may make it
+  wait first (the address-space lock held by a page-table walker, a synchronous write
+  to a busy disk). The wait holds the worker but burns no CPU.
+- :meth:`AppContainer.freeze` and :meth:`AppContainer.thaw`: a stop-the-world pause.
+  No worker makes progress: an attempt whose service would end during the freeze ends
+  that much after the thaw; queued attempts, new arrivals and probes wait in the queue
+  (the connections stay open). Exact when a pause outlasts the remaining service of
+  the attempts it catches (pauses of 100 ms and more against services of ms); an
+  attempt whose service ends after the thaw is not stretched.
 """
 
 from __future__ import annotations
@@ -39,7 +51,7 @@ from fleetsim.dataplane.request import (
 from fleetsim.metrics.histogram import INVERSE_LOG_GAMMA, MIN_VALUE, OFFSET, Histogram
 
 if TYPE_CHECKING:
-    from fleetsim.dataplane.protocols import InboundProxy
+    from fleetsim.dataplane.protocols import InboundProxy, ProcessHooks
     from fleetsim.dataplane.service import Service
     from fleetsim.engine.environment import Environment
 
@@ -85,11 +97,14 @@ class AppContainer:
         "error_draws",
         "error_rate",
         "finish_status",
+        "frozen_from",
+        "frozen_until",
         "inbound",
         "index",
         "name",
         "paused",
         "probe_time",
+        "process",
         "queue",
         "queue_limit",
         "received",
@@ -97,6 +112,7 @@ class AppContainer:
         "service",
         "service_times",
         "slowdown",
+        "suspended",
         "workers",
         "zone",
     )
@@ -136,6 +152,10 @@ class AppContainer:
         self.received = 0
         self.refused = 0  # attempts answered without service (503s); for CPU accounting
         self._finish = self.finish
+        self.process: ProcessHooks | None = None
+        self.frozen_from = 0.0
+        self.frozen_until = 0.0
+        self.suspended: list[tuple[Attempt, float]] = []
 
     def accept(self, request: Request, try_number: int) -> None:
         """An attempt arrives: serve it, queue it, or answer 503.
@@ -148,12 +168,14 @@ class AppContainer:
         if self.error_draws is not None and next(self.error_draws) < self.error_rate:
             self.received += 1
             self._error(request, try_number)
-        elif self.busy < self.workers:
+        elif self.busy < self.workers and now >= self.frozen_until:
             self.received += 1
             service.in_system += 1
             self.busy += 1
             duration = next(self.service_times) * self.slowdown
             service.busy_time += duration
+            if self.process is not None:
+                duration += self.process.start_delay(now)
             self.env.schedule_at(now + duration, self._finish, (request, try_number, now))
         elif len(self.queue) < self.queue_limit:
             self.received += 1
@@ -182,7 +204,7 @@ class AppContainer:
         if not self.accepting:
             return False
         now = self.env.now
-        if self.busy < self.workers:
+        if self.busy < self.workers and now >= self.frozen_until:
             self.service.in_system += 1
             self.busy += 1
             duration = self.probe_time * self.slowdown
@@ -200,8 +222,11 @@ class AppContainer:
 
         The answer is ``finish_status``: OK, or RESET once the container was killed.
         """
-        request, try_number, arrived = attempt
         now = self.env.now
+        if now < self.frozen_until:
+            self.suspended.append((attempt, now - self.frozen_from))
+            return
+        request, try_number, arrived = attempt
         service = self.service
         status = self.finish_status
         service.in_system -= 1
@@ -219,9 +244,12 @@ class AppContainer:
             following = self.queue.popleft()
             if following[1] >= 0:
                 duration = next(self.service_times) * self.slowdown
+                service.busy_time += duration
+                if self.process is not None:
+                    duration += self.process.start_delay(now)
             else:
                 duration = self.probe_time * self.slowdown
-            service.busy_time += duration
+                service.busy_time += duration
             self.env.schedule_at(now + duration, self._finish, following)
         else:
             self.busy -= 1
@@ -233,7 +261,7 @@ class AppContainer:
         request, try_number, _ = attempt
         self.service.in_system -= 1
         self.busy -= 1
-        if self.queue:
+        if self.queue and self.env.now >= self.frozen_until:
             self._start_queued()
         request.route.on_response(request, try_number, status, self)
 
@@ -274,7 +302,7 @@ class AppContainer:
         self._saved = None
         self.paused = False
         self.accepting = True
-        while self.busy < self.workers and self.queue:
+        while self.busy < self.workers and self.queue and self.env.now >= self.frozen_until:
             self._start_queued()
 
     def _start_queued(self) -> None:
@@ -283,8 +311,36 @@ class AppContainer:
             next(self.service_times) if attempt[1] >= 0 else self.probe_time
         ) * self.slowdown
         self.service.busy_time += duration
+        if self.process is not None and attempt[1] >= 0:
+            duration += self.process.start_delay(self.env.now)
         self.busy += 1
         self.env.schedule(duration, self._finish, attempt)
+
+    def freeze(self, until: float) -> None:
+        """A stop-the-world pause until ``until`` (a longer one extends it)."""
+        now = self.env.now
+        if now >= self.frozen_until:
+            self.frozen_from = now
+        if until > self.frozen_until:
+            self.frozen_until = until
+
+    def thaw(self) -> int:
+        """The pause is over (if nothing extended it): resume work.
+
+        Returns how many attempts the pause held up (those whose service it stretched
+        and those it kept queued), 0 while a longer pause still holds.
+        """
+        now = self.env.now
+        if now < self.frozen_until:
+            return 0
+        suspended = self.suspended
+        held = len(suspended) + len(self.queue)
+        self.suspended = []
+        for attempt, remaining in suspended:
+            self.env.schedule_at(now + remaining, self._finish, attempt)
+        while self.busy < self.workers and self.queue:
+            self._start_queued()
+        return held
 
     def kill(self) -> None:
         """SIGKILL: queued attempts are reset now, those in service when they would end.

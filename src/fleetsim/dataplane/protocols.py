@@ -12,7 +12,9 @@ containers and traffic sources need not know who routes them:
 - an :class:`EndpointSubscriber` is told a service's ready endpoints (the endpoints
   controller publishes to it);
 - an :class:`InboundProxy` is the sidecar in front of an app container, as a client's
-  proxy sees it (``fleetsim.envoy.proxy``).
+  proxy sees it (``fleetsim.envoy.proxy``);
+- :class:`ProcessHooks` is the app's process as its node's co-tenants shape it: how
+  long a request waits when its worker starts it (``fleetsim.node.process``).
 """
 
 from __future__ import annotations
@@ -22,6 +24,14 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from fleetsim.dataplane.request import Request
+
+
+class ProcessHooks(Protocol):
+    """What an app container asks its process on the per-request path."""
+
+    def start_delay(self, now: float) -> float:
+        """Seconds the request a worker starts at ``now`` waits before it is served."""
+        ...
 
 
 class InboundProxy(Protocol):

@@ -5,6 +5,11 @@ Arrivals are Poisson (exponential gaps) or constant (evenly spaced), at the traf
 non-homogeneous Poisson process by thinning, or evenly spaced in the integrated rate).
 The client timeout ends the request as timed out when no answer came in time; the pod is
 not told and keeps working, as a server does when its client hangs up.
+
+Each source keeps its ``SLOWEST_KEPT`` slowest requests of the measured window (those
+that timed out count at their timeout), with the time each ended, so that an outlier's
+timing can be read against a periodic cause. Only a request slower than the kept ones
+costs more than a comparison.
 """
 
 from __future__ import annotations
@@ -24,7 +29,10 @@ from fleetsim.dataplane.request import (
     Request,
 )
 from fleetsim.engine.timers import FixedDelayDeadlines
+from fleetsim.metrics.extremes import Largest
 from fleetsim.metrics.histogram import INVERSE_LOG_GAMMA, MIN_VALUE, OFFSET, Histogram
+
+SLOWEST_KEPT = 20
 
 if TYPE_CHECKING:
     from fleetsim.dataplane.protocols import Router
@@ -49,6 +57,7 @@ class TrafficSource:
         "rejected",
         "requests_failed",
         "route",
+        "slowest",
         "spec",
         "timed_out",
         "unavailable",
@@ -74,6 +83,8 @@ class TrafficSource:
         self.rejected = 0
         self.errored = 0
         self.unavailable = 0
+        # latency -> (when the client saw it end, whether it timed out)
+        self.slowest: Largest[tuple[float, bool]] = Largest(SLOWEST_KEPT)
 
     @staticmethod
     def _arrival_times(spec: Traffic, streams: RandomStreams) -> Iterator[float]:
@@ -138,6 +149,12 @@ class TrafficSource:
             histogram.counts[0] += 1
         else:
             histogram.counts[int(log(latency) * INVERSE_LOG_GAMMA + OFFSET)] += 1
+        if latency > self.slowest.floor:
+            self.slowest.offer(latency, (self.env.now, False))
+
+    def forget_slowest(self) -> None:
+        """The measured window starts: outliers of the warm-up do not count."""
+        self.slowest.clear()
 
     def fail(self, request: Request, status: int) -> None:
         """The request's last try failed with ``status`` and no retry is left."""
@@ -156,6 +173,9 @@ class TrafficSource:
         request.done = True
         self.requests_failed += 1
         self.timed_out += 1
+        latency = self.env.now - request.started
+        if latency > self.slowest.floor:
+            self.slowest.offer(latency, (self.env.now, True))
 
     def reset_interval(self) -> None:
         self.latency.reset()

@@ -57,6 +57,24 @@ class RandomStreams:
         generator = self.generator(name)
         return _blocks(lambda n: generator.lognormal(mu, sigma, n))
 
+    def normal(self, name: str) -> Iterator[float]:
+        """Standard normal draws."""
+        generator = self.generator(name)
+        return _blocks(generator.standard_normal)
+
+    def geometric(self, name: str, probability: float) -> Iterator[int]:
+        """Trials up to and including the first success, each succeeding with ``probability``.
+
+        Blocks are small: a rare event's stream is drawn from rarely.
+        """
+        generator = self.generator(name)
+
+        def draw() -> Iterator[list[int]]:
+            while True:
+                yield generator.geometric(probability, 64).tolist()
+
+        return itertools.chain.from_iterable(draw())
+
     def uniform_between(self, name: str, low: float, high: float) -> Iterator[float]:
         generator = self.generator(name)
         return _blocks(lambda n: generator.uniform(low, high, n))

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from fleetsim.kubernetes.pod import PENDING, Pod
+from fleetsim.node.stalls import StallStats
 from fleetsim.units import scaled_value
 
 if TYPE_CHECKING:
@@ -58,6 +59,7 @@ class Deployment:
         self.spec = spec
         self.name = spec.name
         self.sidecar = spec.sidecar
+        self.stalls = StallStats()  # what its pods' processes waited for, by cause
         self.sidecar_startup: SidecarStartup | None = None
         self.service_times = service_times
         self.error_draws = error_draws

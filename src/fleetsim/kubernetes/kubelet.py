@@ -35,12 +35,16 @@ from typing import TYPE_CHECKING
 
 from fleetsim.dataplane.calls import CallingContainer
 from fleetsim.dataplane.container import CPU_THROTTLING, WARM_UP, AppContainer
+from fleetsim.dataplane.distributions import service_time_stream
 from fleetsim.kubernetes.pod import RUNNING
 from fleetsim.kubernetes.probes import start_probes
+from fleetsim.node.pauses import StopTheWorldPauses
+from fleetsim.node.process import Process
 
 if TYPE_CHECKING:
     from fleetsim.kubernetes.cluster import Cluster
     from fleetsim.kubernetes.pod import Pod
+    from fleetsim.scenario.node import ProcessSpec
 
 INITIAL_CONTAINER_BACKOFF = 10.0
 MAX_CONTAINER_BACKOFF = 300.0
@@ -178,9 +182,48 @@ class Kubelet:
         pod.cpu_accounted_at = now
         pod.throttle = 1.0
         container.set_slowdown(WARM_UP, self.latency_factor(pod, now))
+        if spec.process is not None:
+            self._start_process(pod, container, spec.process)
         deployment.service.add_container(container, now)
         self.running.append(pod)
         return container
+
+    def _start_process(self, pod: Pod, container: AppContainer, spec: ProcessSpec) -> None:
+        """The app's process: registered with its node's agents, its pauses started."""
+        host = pod.node.host if pod.node is not None else None
+        disks = host.disks if host is not None else {}
+        disk = disks.get(spec.disk) if spec.disk is not None else None
+        streams = self.cluster.streams
+        name = f"process/{pod.name}/{pod.generation}"
+        needs = spec.page_fault_probability + spec.map_change_probability
+        needs += spec.sync_write_probability if disk is not None else 0.0
+        split = spec.memory_map.split_across if spec.memory_map is not None else 1
+        process = Process(
+            self.env,
+            container,
+            spec,
+            pod.deployment.stalls,
+            disk=disk,
+            countdowns=streams.geometric(f"{name}/needs", needs) if needs > 0 else iter(()),
+            kinds=streams.uniform(f"{name}/kind"),
+            pick_space=streams.integers(f"{name}/address-space", split),
+        )
+        pod.process = process
+        if process.needs_anything:
+            container.process = process
+        if host is not None:
+            host.add(process)
+        pauses = spec.pauses
+        if pauses is not None:
+            log_disk = disks.get(pauses.gc_log_disk) if pauses.gc_log_disk is not None else None
+            StopTheWorldPauses(
+                self.env,
+                process,
+                service_time_stream(pauses.interval, streams, f"{name}/pause-interval"),
+                service_time_stream(pauses.duration, streams, f"{name}/pause-duration"),
+                log_disk=log_disk,
+                log_size=pauses.gc_log_write_size,
+            ).start()
 
     # --- readiness -----------------------------------------------------------------
 
@@ -268,6 +311,9 @@ class Kubelet:
         # Detach first: a kill answers the probes the app still holds, and those answers
         # must find their worker already stale.
         pod.container = None
+        if pod.process is not None:
+            pod.process.stop()
+            pod.process = None
         pod.generation += 1
         if pod in self.running:
             self.running.remove(pod)

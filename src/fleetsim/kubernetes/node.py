@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from fleetsim.kubernetes.pod import Pod
+    from fleetsim.node.host import NodeHost
 
 INFINITE = float("inf")
 
@@ -25,6 +26,7 @@ class Node:
         "cpu_allocated",
         "created",
         "dns_ready_at",
+        "host",
         "images",
         "max_pods",
         "memory",
@@ -67,6 +69,7 @@ class Node:
         self.pull_free_at = 0.0  # the kubelet pulls one image at a time
         self.cordoned = False
         self.terminated = False
+        self.host: NodeHost | None = None  # agents, disks and processes (fleetsim.node)
 
     def is_ready(self, now: float) -> bool:
         return not self.terminated and now >= self.ready_at

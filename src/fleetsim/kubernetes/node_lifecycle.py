@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from fleetsim.kubernetes.node import Node
+from fleetsim.node.host import NodeHost
 
 if TYPE_CHECKING:
     from fleetsim.kubernetes.cluster import Cluster
@@ -50,7 +51,7 @@ class NodeLifecycle:
     def _make(self, pool: NodePool, index: int, *, created: float, booting: bool) -> Node:
         ready_at = created + pool.boot_time if booting else created
         dns_ready_at = ready_at + pool.dns_ready_delay if booting else created
-        return Node(
+        node = Node(
             f"{pool.name}-{index}",
             pool.name,
             self._zone(pool, index),
@@ -61,6 +62,9 @@ class NodeLifecycle:
             ready_at=ready_at,
             dns_ready_at=dns_ready_at,
         )
+        if pool.disks or pool.agents.cadvisor is not None:
+            node.host = NodeHost(self.env, self.cluster.streams, node.name, pool)
+        return node
 
     def add_nodes(self, pool_name: str, count: int) -> None:
         pool = self.pools[pool_name]

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from fleetsim.dataplane.container import AppContainer
     from fleetsim.kubernetes.deployment import Deployment
     from fleetsim.kubernetes.node import Node
+    from fleetsim.node.process import Process
 
 PENDING = "Pending"
 RUNNING = "Running"
@@ -53,6 +54,7 @@ class Pod:
         "name",
         "node",
         "phase",
+        "process",
         "ready",
         "ready_transition",
         "received_past",
@@ -69,6 +71,7 @@ class Pod:
         self.deployment = deployment
         self.index = index
         self.name = f"{deployment.name}-{index}"
+        self.process: Process | None = None  # the app's process, while its container runs
         self.revision = revision
         self.created = created
         self.phase = PENDING

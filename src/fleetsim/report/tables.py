@@ -62,14 +62,25 @@ def print_summary(summary: Summary, console: Console) -> None:
     )
     console.print(overview)
     latency = Table(title="Client latency of succeeded requests (ms)", title_justify="left")
-    for key in LATENCY_KEYS:
+    for key in LATENCY_KEYS[:-1]:
         latency.add_column(key, justify="right")
     block = summary["latency_ms"]
     values = [block["mean"], block["p50"], block["p90"], block["p99"], block["p999"]]
-    values += [block.get("p9999", 0.0), block["max"]]
+    values += [block.get("p9999", 0.0)]
+    deep = [key for key in ("p99999", "p999999") if block.get(key) is not None]
+    for key in deep:
+        latency.add_column(key, justify="right")
+        values.append(float(block.get(key) or 0.0))  # type: ignore[arg-type]
+    latency.add_column("max", justify="right")
+    values.append(block["max"])
     latency.add_row(*(_num(value, 3) for value in values))
     console.print(latency)
+    console.print(_tail_line(summary))
     console.print(_services_table(summary["services"]))
+    if any("stalls" in service for service in summary["services"].values()):
+        console.print(_stalls_table(summary["services"]))
+    if "nodes" in summary:
+        console.print(_nodes_line(summary))
     if any("connections" in service for service in summary["services"].values()):
         console.print(_sidecar_table(summary["services"]))
     if _has_kubernetes_activity(summary):
@@ -77,6 +88,68 @@ def print_summary(summary: Summary, console: Console) -> None:
         events = summary["events_by_kind"]
         happened = ", ".join(f"{kind} {count:,}" for kind, count in events.items() if count)
         console.print(f"Cluster events: {happened or 'none'}")
+
+
+def _tail_line(summary: Summary) -> str:
+    tail = summary["tail"]
+    slowest = tail["slowest"][:5]
+    times = ", ".join(
+        f"{entry['latency_ms']:,.0f} ms at {entry['t']:,.1f} s"
+        + (" (timed out)" if entry["timed_out"] else "")
+        for entry in slowest
+    )
+    return (
+        f"Tail: {tail['over_10x_median']:,} requests took 10x the median "
+        f"({tail['median_ms']:,.3f} ms), {tail['over_100x_median']:,} took 100x"
+        + (f"; slowest: {times}" if times else "")
+    )
+
+
+def _stalls_table(services: dict[str, ServiceSummary]) -> Table:
+    table = Table(title="Stalls by cause (measured window)", title_justify="left")
+    for column, justify in [
+        ("service", "left"),
+        ("cause", "left"),
+        ("count", "right"),
+        ("requests held", "right"),
+        ("total s", "right"),
+        ("max s", "right"),
+        ("longest at (s, pod)", "left"),
+    ]:
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for name, service in services.items():
+        for cause, block in service.get("stalls", {}).items():
+            if not block["count"]:
+                continue
+            longest = ", ".join(f"{s['t']:,.1f} {s['pod']}" for s in block["longest"][:3])
+            table.add_row(
+                name,
+                cause,
+                _num(block["count"]),
+                _num(block["requests"]),
+                _num(block["total_seconds"], 3),
+                _num(block["max_seconds"], 3),
+                longest,
+            )
+    return table
+
+
+def _nodes_line(summary: Summary) -> str:
+    parts = []
+    for pool, figures in summary.get("nodes", {}).items():
+        text = f"pool {pool} ({figures['nodes']} nodes)"
+        agent = figures.get("cadvisor")
+        if agent is not None:
+            text += (
+                f": cAdvisor walks {agent['walks']:,}, mean {agent['walk_seconds_mean']:.2f} s, "
+                f"max {agent['walk_seconds_max']:.2f} s, CPU {agent['cpu_cores_mean']:.3f} "
+                f"cores/node (max {agent['cpu_cores_max']:.3f})"
+            )
+        for disk, load in figures["disks"].items():
+            mean, most = load["busy_fraction_mean"], load["busy_fraction_max"]
+            text += f"; disk {disk} busy {mean:.1%} (max {most:.1%})"
+        parts.append(text)
+    return "Nodes: " + "; ".join(parts)
 
 
 def _sidecar_table(services: dict[str, ServiceSummary]) -> Table:

@@ -32,6 +32,7 @@ from fleetsim.scenario.fields import (
     PositiveRate,
     ZoneName,
 )
+from fleetsim.scenario.node import Disk, NodeAgents
 from fleetsim.units import Cpu, Duration, Memory, format_cpu, format_duration, percent_of
 
 __all__ = [
@@ -534,6 +535,24 @@ class NodePool(FileModel):
     """For nodes added during the run: from creation until the kubelet is Ready."""
     dns_ready_delay: Duration = 0.0
     """After the kubelet is Ready, until DNS answers on the node."""
+    agents: NodeAgents = Field(default_factory=NodeAgents)
+    """What runs beside the pods on each node (see :mod:`fleetsim.scenario.node`)."""
+    disks: list[Disk] = Field(default_factory=list)
+
+    @field_validator("disks")
+    @classmethod
+    def _unique_disks(cls, disks: list[Disk]) -> list[Disk]:
+        seen: set[str] = set()
+        for index, disk in enumerate(disks):
+            if disk.name in seen:
+                raise FieldProblem(
+                    (index, "name"),
+                    "expected a disk name not used before in this pool",
+                    value=disk.name,
+                    has_value=True,
+                )
+            seen.add(disk.name)
+        return disks
 
 
 # --- the timeline ------------------------------------------------------------------------

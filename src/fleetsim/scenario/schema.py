@@ -17,7 +17,6 @@ so the loader can point at it (``spec.traffic[0].target``) instead of its parent
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Annotated, Any, Final, Literal, Self
 
 from pydantic import (
@@ -29,6 +28,7 @@ from pydantic import (
 )
 
 from fleetsim.fileformat import FieldPath, FieldProblem, FileModel, format_path, suggest
+from fleetsim.scenario.distributions import ServiceTime
 from fleetsim.scenario.fields import (
     BASELINE,
     Count,
@@ -63,6 +63,7 @@ from fleetsim.scenario.mesh import (
     OutlierDetection,
     RetryBudget,
 )
+from fleetsim.scenario.node import ProcessSpec
 from fleetsim.units import Duration, format_cpu, format_duration
 
 __all__ = [
@@ -145,76 +146,9 @@ MAX_BACKOFF_FACTOR: Final = 10
 """Envoy caps the retry interval at 10 x base; Istio's ``backoff`` sets only the base."""
 
 LoadBalancerPolicy = Literal["ROUND_ROBIN", "LEAST_REQUEST", "RANDOM"]
-Distribution = Literal["exponential", "constant", "lognormal", "uniform"]
 
 
 # --- services ----------------------------------------------------------------------
-
-# For each distribution, the alternative sets of parameters that define it.
-_PARAMETER_SETS: Final[dict[str, tuple[tuple[str, ...], ...]]] = {
-    "exponential": (("mean",),),
-    "constant": (("mean",),),
-    "lognormal": (("mean", "stddev"), ("p50", "p99")),
-    "uniform": (("min", "max"),),
-}
-_ALL_PARAMETERS: Final = ("mean", "stddev", "p50", "p99", "min", "max")
-
-
-def _describe_sets(sets: Sequence[Sequence[str]]) -> str:
-    spelled = [" and ".join(group) for group in sets]
-    return spelled[0] if len(spelled) == 1 else "either " + ", or ".join(spelled)
-
-
-class ServiceTime(FileModel):
-    """How long one worker takes to serve one attempt.
-
-    ``lognormal`` is the usual shape of real service times; it is given either by
-    its mean and standard deviation or by two quantiles (p50 and p99), whichever
-    the user has measured.
-    """
-
-    distribution: Distribution
-    mean: PositiveDuration | None = None
-    stddev: PositiveDuration | None = None
-    p50: PositiveDuration | None = None
-    p99: PositiveDuration | None = None
-    min: Duration | None = None
-    max: PositiveDuration | None = None
-
-    @model_validator(mode="after")
-    def _check_parameters(self) -> Self:
-        sets = _PARAMETER_SETS[self.distribution]
-        given = [name for name in _ALL_PARAMETERS if getattr(self, name) is not None]
-        takes = f"the {self.distribution} distribution takes {_describe_sets(sets)}"
-        allowed = {name for group in sets for name in group}
-        for name in given:
-            if name not in allowed:
-                raise FieldProblem(name, f"not a parameter here: {takes}")
-        used = [group for group in sets if any(name in given for name in group)]
-        if len(used) > 1:
-            raise FieldProblem(used[1][0], f"{takes}, not both")
-        group = used[0] if used else sets[0]
-        for name in group:
-            if name not in given:
-                raise FieldProblem(name, f"required field is missing: {takes}")
-        self._check_order()
-        return self
-
-    def _check_order(self) -> None:
-        if self.min is not None and self.max is not None and self.max <= self.min:
-            raise FieldProblem(
-                "max",
-                f"expected max greater than min ({format_duration(self.min)})",
-                value=format_duration(self.max),
-                has_value=True,
-            )
-        if self.p50 is not None and self.p99 is not None and self.p99 <= self.p50:
-            raise FieldProblem(
-                "p99",
-                f"expected p99 greater than p50 ({format_duration(self.p50)})",
-                value=format_duration(self.p99),
-                has_value=True,
-            )
 
 
 class Service(FileModel):
@@ -253,6 +187,8 @@ class Service(FileModel):
     strategy: Strategy = Field(default_factory=Strategy)
     hpa: HPA | None = None
     sidecar: Sidecar | None = None
+    process: ProcessSpec | None = None
+    """The app's process as its node's co-tenants see it (:mod:`fleetsim.scenario.node`)."""
     """Settings of the pod's Istio sidecar. Without ``spec.mesh`` only its start-up is
     modelled; with ``spec.mesh`` every pod has one on its data path."""
     dns_config: DNSConfig = Field(default_factory=DNSConfig)
@@ -527,7 +463,30 @@ class Spec(FileModel):
                 _check_name(("nodePools", index, "zone"), pool.zone, list(self.zones), "spec.zones")
         for index, event in enumerate(self.events):
             self._check_event(index, event)
+        for index, service in enumerate(self.services):
+            if service.process is not None:
+                self._check_disks(index, service.process)
         return self
+
+    def _check_disks(self, index: int, process: ProcessSpec) -> None:
+        """A process writes to a disk by name: every node pool must have that disk."""
+        uses = [("disk",), ("pauses", "gcLogDisk")]
+        names = [process.disk, process.pauses.gc_log_disk if process.pauses else None]
+        for at, disk in zip(uses, names, strict=True):
+            if disk is None:
+                continue
+            path: FieldPath = ("services", index, "process", *at)
+            if not self.node_pools:
+                raise FieldProblem(
+                    path,
+                    "expected spec.nodePools with disks: a disk belongs to a node pool",
+                    value=disk,
+                    has_value=True,
+                )
+            for pool in self.node_pools:
+                _check_name(
+                    path, disk, [d.name for d in pool.disks], f"nodePools {pool.name!r} disks"
+                )
 
     def _check_event(self, index: int, event: Event) -> None:
         pools = [pool.name for pool in self.node_pools]

@@ -28,6 +28,7 @@ MERGE_KEYS: Final[dict[tuple[str, ...], str]] = {
     ("traffic",): "name",
     ("routes",): "destination",
     ("nodePools",): "name",
+    ("nodePools", "disks"): "name",
     ("services", "calls"): "service",
 }
 """Merge key of each list of named objects, by its field path within ``spec``

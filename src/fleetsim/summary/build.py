@@ -15,17 +15,25 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from fleetsim.metrics.histogram import Accumulator
-from fleetsim.summary.collector import latency_block, spread
+from fleetsim.metrics.histogram import Accumulator, bucket_of
+from fleetsim.summary.collector import deep_quantiles, latency_block, spread
 from fleetsim.summary.model import (
+    AgentFigures,
     Autoscaler,
+    DiskFigures,
+    LatencyBlock,
     PodShares,
+    PoolFigures,
     Readiness,
     ReadyDelay,
     Replicas,
     Requests,
     ServiceSummary,
+    SlowRequest,
+    Stall,
+    StallBlock,
     Summary,
+    Tail,
     ZoneShare,
 )
 
@@ -35,6 +43,7 @@ if TYPE_CHECKING:
     from fleetsim.kubernetes.cluster import Cluster
     from fleetsim.kubernetes.pod import Pod
     from fleetsim.metrics.events import EventLog, ReplicaHistory
+    from fleetsim.node.stalls import StallCounter
     from fleetsim.scenario.schema import Spec
     from fleetsim.summary.collector import Collector
     from fleetsim.summary.sidecars import ProxyFigures
@@ -72,6 +81,11 @@ class SummaryBuilder:
                 self._received_at_start[pod] = pod.total_received()
         self.collector.start_window(now)
         self.events.start_window(now)
+        for deployment in self.cluster.deployments.values():
+            deployment.stalls.reset()
+        for node in self.cluster.nodes:
+            if node.host is not None:
+                node.host.reset()
         self._retries_at_start = {n: r.retry_count for n, r in self.routes.items()}
         if self.proxy_figures is not None:
             self.proxy_figures.start_window()
@@ -120,7 +134,7 @@ class SummaryBuilder:
             unavailable += totals.unavailable
         total_requests = succeeded + failed
         services = {name: self._service(name, now) for name in self.services}
-        return Summary(
+        summary = Summary(
             scenario=scenario,
             variant=variant,
             seed=seed,
@@ -140,10 +154,89 @@ class SummaryBuilder:
             attempts=sum(s["attempts"] for s in services.values()),
             retries=sum(s["retries"] for s in services.values()),
             throughput_rps=total_requests / duration,
-            latency_ms=latency_block(client_latency, ["p50", "p90", "p99", "p999", "p9999"]),
+            latency_ms=_client_latency(client_latency),
+            tail=self._tail(client_latency),
             services=services,
             events_by_kind=self.events.summary(),
         )
+        nodes = self._nodes()
+        if nodes:
+            summary["nodes"] = nodes
+        return summary
+
+    def _tail(self, latency: Accumulator) -> Tail:
+        """Requests that took 10x and 100x the median, and the slowest with their times.
+
+        Counted from the latency histogram (buckets above the one holding the
+        threshold, so within its 1 % resolution); requests that timed out are in
+        ``requests.timed_out``, and among the slowest.
+        """
+        median = latency.quantiles([0.5])[0] if latency.count else 0.0
+        over: list[int] = []
+        for factor in (10.0, 100.0):
+            threshold = median * factor
+            over.append(int(latency.counts[bucket_of(threshold) + 1 :].sum()) if median else 0)
+        slowest = sorted(
+            (
+                (seconds, ended, timed_out, source.name)
+                for source in self.collector.sources
+                for seconds, (ended, timed_out) in source.slowest.largest_first()
+            ),
+            key=lambda item: -item[0],
+        )[:SLOWEST_REPORTED]
+        return Tail(
+            median_ms=round(median * 1000.0, 6),
+            over_10x_median=over[0],
+            over_100x_median=over[1],
+            fraction_over_100x_median=over[1] / latency.count if latency.count else 0.0,
+            slowest=[
+                SlowRequest(
+                    t=round(ended, 6),
+                    latency_ms=round(seconds * 1000.0, 3),
+                    traffic=name,
+                    timed_out=timed_out,
+                )
+                for seconds, ended, timed_out, name in slowest
+            ],
+        )
+
+    def _nodes(self) -> dict[str, PoolFigures]:
+        """Per node pool with agents or disks: the agents' walks and CPU, the disks' load."""
+        duration = self.spec.duration
+        pools: dict[str, PoolFigures] = {}
+        for pool in self.spec.node_pools:
+            hosts = [
+                node.host
+                for node in self.cluster.nodes
+                if node.pool == pool.name and node.host is not None
+            ]
+            if not hosts:
+                continue
+            figures = PoolFigures(nodes=len(hosts), disks={})
+            agents = [h.cadvisor.stats for h in hosts if h.cadvisor is not None]
+            if agents:
+                walks = sum(a.walks for a in agents)
+                cores = [a.cpu_seconds / duration for a in agents]
+                figures["cadvisor"] = AgentFigures(
+                    walks=walks,
+                    walk_seconds_mean=round(sum(a.walk_seconds for a in agents) / walks, 6)
+                    if walks
+                    else 0.0,
+                    walk_seconds_max=round(max(a.longest for a in agents), 6),
+                    write_held_seconds=round(sum(a.write_held_seconds for a in agents), 6),
+                    cpu_cores_mean=round(sum(cores) / len(cores), 6),
+                    cpu_cores_max=round(max(cores), 6),
+                )
+            for disk_spec in pool.disks:
+                disks = [h.disks[disk_spec.name] for h in hosts]
+                busy = [d.busy_seconds / (duration + self.spec.warmup) for d in disks]
+                figures["disks"][disk_spec.name] = DiskFigures(
+                    writes=sum(d.writes for d in disks),
+                    busy_fraction_mean=round(sum(busy) / len(busy), 6),
+                    busy_fraction_max=round(max(busy), 6),
+                )
+            pools[pool.name] = figures
+        return pools
 
     def _service(self, name: str, now: float) -> ServiceSummary:
         totals = self.collector.service_totals[name]
@@ -197,6 +290,11 @@ class SummaryBuilder:
             summary["restarts"] = figures["restarts"]
             summary["sidecar_cpu_cores"] = figures["sidecar_cpu_cores"]
             summary["restarts"]["app"] = self.events.by_service[name]["container_restart"]
+        if deployment.spec.process is not None:
+            summary["stalls"] = {
+                cause: _stall_block(counter)
+                for cause, counter in deployment.stalls.by_cause().items()
+            }
         autoscaler = self.cluster.autoscalers.get(name)
         if autoscaler is not None:
             decision = autoscaler.last_decision
@@ -205,6 +303,39 @@ class SummaryBuilder:
                 last_utilization_percent=None if decision is None else decision.utilization,
             )
         return summary
+
+
+SLOWEST_REPORTED = 20
+
+
+def _client_latency(latency: Accumulator) -> LatencyBlock:
+    """Client latency up to p99.9999, the deep percentiles only where the sample allows."""
+    block = latency_block(latency, ["p50", "p90", "p99", "p999", "p9999"])
+    deep = deep_quantiles(latency)
+    return LatencyBlock(
+        mean=block["mean"],
+        p50=block["p50"],
+        p90=block["p90"],
+        p99=block["p99"],
+        p999=block["p999"],
+        p9999=block["p9999"],
+        p99999=deep["p99999"],
+        p999999=deep["p999999"],
+        max=block["max"],
+    )
+
+
+def _stall_block(counter: StallCounter) -> StallBlock:
+    return StallBlock(
+        count=counter.count,
+        total_seconds=round(counter.total, 6),
+        max_seconds=round(counter.maximum, 6),
+        requests=counter.requests,
+        longest=[
+            Stall(t=round(at, 6), pod=pod, seconds=round(seconds, 6))
+            for seconds, (at, pod) in counter.longest.largest_first()
+        ],
+    )
 
 
 def _replicas(history: ReplicaHistory, now: float) -> Replicas:

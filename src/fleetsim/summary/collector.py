@@ -105,6 +105,7 @@ class Collector:
             service.reset_interval(now)
         for source in self.sources:
             source.reset_interval()
+            source.forget_slowest()
         self._reset_samples()
         self._interval_start = now
 
@@ -195,6 +196,8 @@ class Collector:
 
 
 LATENCY_QUANTILES = {"p50": 0.5, "p90": 0.9, "p99": 0.99, "p999": 0.999, "p9999": 0.9999}
+DEEP_QUANTILES = {"p99999": 0.99999, "p999999": 0.999999}
+"""Reported only when the sample allows: at least 1 / (1 - q) samples, else None."""
 
 
 def latency_block(accumulator: Accumulator, keys: list[str]) -> LatencyBlock:
@@ -204,6 +207,15 @@ def latency_block(accumulator: Accumulator, keys: list[str]) -> LatencyBlock:
     block.update({key: _ms(value) for key, value in zip(keys, values, strict=True)})
     block["max"] = _ms(accumulator.maximum)
     return cast(LatencyBlock, block)
+
+
+def deep_quantiles(accumulator: Accumulator) -> dict[str, float | None]:
+    """``p99999`` and ``p999999`` in ms, each None when the sample is too small for it."""
+    deep: dict[str, float | None] = {}
+    for key, q in DEEP_QUANTILES.items():
+        enough = accumulator.count * (1.0 - q) >= 1.0 - 1e-9
+        deep[key] = _ms(accumulator.quantiles([q])[0]) if enough else None
+    return deep
 
 
 def spread(values: list[int]) -> tuple[float, float]:

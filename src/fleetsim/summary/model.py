@@ -18,7 +18,61 @@ class LatencyBlock(TypedDict):
     p99: float
     p999: float
     p9999: NotRequired[float]  # client latency only
+    p99999: NotRequired[float | None]  # client latency only; None below 100,000 samples
+    p999999: NotRequired[float | None]  # client latency only; None below 1,000,000 samples
     max: float
+
+
+class SlowRequest(TypedDict):
+    t: float  # when its client saw the answer (or gave up), seconds from the run's start
+    latency_ms: float
+    traffic: str
+    timed_out: bool
+
+
+class Tail(TypedDict):
+    """Client-observed outliers: how many requests took 10x and 100x the median."""
+
+    median_ms: float
+    over_10x_median: int
+    over_100x_median: int
+    fraction_over_100x_median: float
+    slowest: list[SlowRequest]
+
+
+class Stall(TypedDict):
+    t: float
+    pod: str
+    seconds: float
+
+
+class StallBlock(TypedDict):
+    count: int
+    total_seconds: float
+    max_seconds: float
+    requests: int
+    longest: list[Stall]
+
+
+class AgentFigures(TypedDict):
+    walks: int
+    walk_seconds_mean: float
+    walk_seconds_max: float
+    write_held_seconds: float
+    cpu_cores_mean: float
+    cpu_cores_max: float
+
+
+class DiskFigures(TypedDict):
+    writes: int
+    busy_fraction_mean: float
+    busy_fraction_max: float
+
+
+class PoolFigures(TypedDict):
+    nodes: int
+    cadvisor: NotRequired[AgentFigures]
+    disks: dict[str, DiskFigures]
 
 
 class Requests(TypedDict):
@@ -135,6 +189,7 @@ class ServiceSummary(TypedDict):
     restarts: NotRequired[Restarts]
     sidecar_cpu_cores: NotRequired[float]
     hpa: NotRequired[Autoscaler]
+    stalls: NotRequired[dict[str, StallBlock]]
 
 
 class Summary(TypedDict):
@@ -150,5 +205,7 @@ class Summary(TypedDict):
     retries: int
     throughput_rps: float
     latency_ms: LatencyBlock
+    tail: Tail
     services: dict[str, ServiceSummary]
     events_by_kind: dict[str, int]
+    nodes: NotRequired[dict[str, PoolFigures]]
