@@ -92,7 +92,9 @@ def _isolate_parser(commands: Any) -> None:
         metavar="FILE",
         help="write the ranking as JSON to FILE (relative_change: 0.25 = +25%%)",
     )
-    isolate.add_argument("--seed", type=int, help="override spec.seed (the same in every run)")
+    isolate.add_argument(
+        "--seed", type=_seed, help="override spec.seed (the same in every run; >= 0)"
+    )
     isolate.add_argument("--json", action="store_true", help="print only the ranking JSON")
     isolate.add_argument("--quiet", action="store_true", help="no progress bar")
     isolate.add_argument(
@@ -103,9 +105,20 @@ def _isolate_parser(commands: Any) -> None:
     )
 
 
+def _seed(text: str) -> int:
+    """``--seed``: what ``spec.seed`` accepts, refused by argparse (exit 2) otherwise."""
+    try:
+        seed = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}") from None
+    if seed < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {seed}")
+    return seed
+
+
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", metavar="DIR", help="write summary.json and time series here")
-    parser.add_argument("--seed", type=int, help="override spec.seed")
+    parser.add_argument("--seed", type=_seed, help="override spec.seed (a whole number >= 0)")
     parser.add_argument("--json", action="store_true", help="print only the summary JSON")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument(

@@ -15,6 +15,7 @@ from fleetsim.engine.environment import Environment
 from fleetsim.engine.random import RandomStreams
 from fleetsim.envoy.route_factory import client_route
 from fleetsim.envoy.router import Route
+from fleetsim.errors import ScenarioError
 from fleetsim.istio.mesh import ServiceMesh
 from fleetsim.istio.pilot_agent import SidecarStartup
 from fleetsim.kubernetes.cluster import Cluster
@@ -39,6 +40,14 @@ class Simulation:
         self.loaded = loaded
         self.spec: Spec = loaded.scenario.spec
         self.seed = self.spec.seed if seed is None else seed
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise ScenarioError(
+                loaded.file,
+                "seed",
+                "expected a whole number >= 0 (random streams are seeded with it)",
+                value=self.seed,
+                has_value=True,
+            )
         self.env = Environment()
         self.streams = RandomStreams(self.seed)
         self.services = {s.name: Service(s) for s in self.spec.services}

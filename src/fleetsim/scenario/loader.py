@@ -125,9 +125,17 @@ def _override_spec_times(
 
 # --- reading -----------------------------------------------------------------------
 
+MAX_FILE_BYTES: Final = 1024 * 1024
+"""A scenario is a page or two; a file past 1 MiB is not one."""
+MAX_DEPTH: Final = 64
+"""Levels of maps and lists; the deepest field of the format is about ten."""
+MAX_NODES: Final = 100_000
+"""Entries of the document once aliases are expanded."""
+
 
 def _read(source: object) -> _Document:
     if isinstance(source, Mapping):
+        _refuse_cycles(source, (), set())
         return _Document(DICT_SOURCE, copy.deepcopy(dict(source)), {})
     if not isinstance(source, str | os.PathLike):
         raise ScenarioError(DICT_SOURCE, "", f"{TOP_LEVEL_HINT}, or the path of a scenario file")
@@ -141,36 +149,99 @@ def _read(source: object) -> _Document:
     return _Document(file, data, lines)
 
 
+def _refuse_cycles(value: object, path: FieldPath, active: set[int]) -> None:
+    """A dict or list that contains itself cannot be a scenario (nor be merged)."""
+    if not isinstance(value, Mapping | list):
+        return
+    if id(value) in active:
+        raise ScenarioError(
+            DICT_SOURCE,
+            format_path(path),
+            "refers to a map or list that contains it; expected a tree (no cycles)",
+        )
+    if len(path) > MAX_DEPTH:
+        raise ScenarioError(
+            DICT_SOURCE, format_path(path), f"nested too deep; expected at most {MAX_DEPTH} levels"
+        )
+    active.add(id(value))
+    items = value.items() if isinstance(value, Mapping) else enumerate(value)
+    for key, item in items:
+        _refuse_cycles(item, (*path, key), active)
+    active.discard(id(value))
+
+
 def _read_text(file: str) -> str:
     try:
-        with open(file, encoding="utf-8-sig") as stream:
-            return stream.read()
+        with open(file, "rb") as stream:
+            raw = stream.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
         raise ScenarioError(file, "", "file not found; expected a scenario YAML file") from None
     except IsADirectoryError:
         raise ScenarioError(file, "", "is a directory; expected a scenario YAML file") from None
-    except UnicodeDecodeError as exc:
-        raise ScenarioError(file, "", f"expected UTF-8 text (byte {exc.start} is not)") from None
     except OSError as exc:
         raise ScenarioError(file, "", f"cannot read the file: {exc.strerror or exc}") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise ScenarioError(
+            file, "", f"file larger than {MAX_FILE_BYTES // 1024} KiB; expected a scenario file"
+        )
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise ScenarioError(
+            file,
+            "",
+            f"expected UTF-8 text (byte 0x{raw[exc.start]:02x} at column {column} is not)",
+            line=line,
+        ) from None
 
 
 def _parse_yaml(text: str, file: str) -> tuple[Any, dict[FieldPath, int]]:
-    """Parse with PyYAML's safe loader, also returning each field path's line."""
-    loader = yaml.SafeLoader(text)
+    """Parse with PyYAML's safe loader, also returning each field path's line.
+
+    Bounded: nesting deeper than ``MAX_DEPTH`` levels, or aliases that expand the
+    document beyond ``MAX_NODES`` entries (the "billion laughs" shape), are refused
+    before anything is built, as are recursive anchors.
+    """
+    try:
+        loader = yaml.SafeLoader(text)
+    except yaml.reader.ReaderError as exc:
+        raise _reader_error(exc, text, file) from None
     try:
         node = loader.get_single_node()
         if node is None:
             return None, {}
         lines: dict[FieldPath, int] = {(): node.start_mark.line + 1}
-        _record_lines(node, (), lines, file, set())
+        _LineRecorder(loader, file, lines).visit(node, ())
         return loader.construct_document(node), lines
+    except yaml.reader.ReaderError as exc:
+        raise _reader_error(exc, text, file) from None
     except yaml.MarkedYAMLError as exc:
         raise _yaml_error(exc, file) from None
     except yaml.YAMLError as exc:
         raise ScenarioError(file, "", f"invalid YAML: {exc}") from None
+    except RecursionError:
+        raise ScenarioError(
+            file, "", f"invalid YAML: nested too deep; expected at most {MAX_DEPTH} levels"
+        ) from None
     finally:
         loader.dispose()
+
+
+def _reader_error(exc: yaml.reader.ReaderError, text: str, file: str) -> ScenarioError:
+    """A character YAML does not allow (a control character): its line and column."""
+    position = min(exc.position, len(text))
+    line = text.count("\n", 0, position) + 1
+    column = position - (text.rfind("\n", 0, position) + 1) + 1
+    character = exc.character if isinstance(exc.character, str) else chr(exc.character)
+    return ScenarioError(
+        file,
+        "",
+        f"invalid YAML: character U+{ord(character):04X} at column {column} is not allowed "
+        "(control characters cannot appear in a YAML file)",
+        line=line,
+    )
 
 
 def _yaml_error(exc: yaml.MarkedYAMLError, file: str) -> ScenarioError:
@@ -178,46 +249,122 @@ def _yaml_error(exc: yaml.MarkedYAMLError, file: str) -> ScenarioError:
     problem = exc.problem or "cannot be parsed"
     context = f" ({exc.context})" if exc.context else ""
     line = None if mark is None else mark.line + 1
-    return ScenarioError(file, "", f"invalid YAML: {problem}{context}", line=line)
+    column = "" if mark is None else f" at column {mark.column + 1}"
+    return ScenarioError(file, "", f"invalid YAML{column}: {problem}{context}", line=line)
 
 
 _MERGE_TAG: Final = "tag:yaml.org,2002:merge"
 
 
-def _record_lines(
-    node: yaml.Node, path: FieldPath, lines: dict[FieldPath, int], file: str, active: set[int]
-) -> None:
-    """Record the line of every key and list item; refuse duplicate keys.
+_CHECKED_TAGS: Final = {
+    "tag:yaml.org,2002:int": "a whole number",
+    "tag:yaml.org,2002:float": "a number",
+    "tag:yaml.org,2002:bool": "true or false",
+    "tag:yaml.org,2002:timestamp": "a date",
+    "tag:yaml.org,2002:binary": "base64 data",
+}
+_STR_TAG: Final = "tag:yaml.org,2002:str"
 
-    PyYAML keeps the last of two equal keys silently, which would make a
-    scenario quietly differ from what its author reads. ``active`` guards against
-    recursive anchors.
+
+class _LineRecorder:
+    """Records the line of every key and list item, and refuses what YAML lets through.
+
+    - duplicate keys (PyYAML keeps the last silently, so the scenario would quietly
+      differ from what its author reads);
+    - keys that are not text (``1:``, ``~:``, ``on:``), since every field name is text;
+    - a scalar whose explicit tag it cannot satisfy (``!!float abc``), with its line;
+    - recursive anchors (an alias inside the map or list it names), nesting beyond
+      ``MAX_DEPTH`` and alias expansion beyond ``MAX_NODES`` entries.
     """
-    if id(node) in active:
-        return
-    active.add(id(node))
-    if isinstance(node, yaml.MappingNode):
+
+    def __init__(self, loader: yaml.SafeLoader, file: str, lines: dict[FieldPath, int]) -> None:
+        self.loader = loader
+        self.file = file
+        self.lines = lines
+        self.active: set[int] = set()
+        self.visited = 0
+
+    def error(self, node: yaml.Node, path: FieldPath, expected: str) -> ScenarioError:
+        column = node.start_mark.column + 1
+        return ScenarioError(
+            self.file,
+            format_path(path),
+            f"{expected} (column {column})",
+            line=node.start_mark.line + 1,
+        )
+
+    def visit(self, node: yaml.Node, path: FieldPath) -> None:
+        self.visited += 1
+        if self.visited > MAX_NODES:
+            raise self.error(
+                node,
+                path,
+                f"expected at most {MAX_NODES:,} entries once aliases are "
+                "expanded (anchors and aliases multiply this document beyond that)",
+            )
+        if len(path) > MAX_DEPTH:
+            raise self.error(node, path, f"nested too deep; expected at most {MAX_DEPTH} levels")
+        if id(node) in self.active:
+            raise self.error(
+                node,
+                path,
+                "an alias refers to a map or list that contains it; expected no recursive anchors",
+            )
+        if isinstance(node, yaml.ScalarNode):
+            self._check_scalar(node, path)
+            return
+        self.active.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            self._visit_mapping(node, path)
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                self.lines[(*path, index)] = item.start_mark.line + 1
+                self.visit(item, (*path, index))
+        self.active.discard(id(node))
+
+    def _visit_mapping(self, node: yaml.MappingNode, path: FieldPath) -> None:
         seen: set[str] = set()
         for key_node, value_node in node.value:
-            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == _MERGE_TAG:
+            if isinstance(key_node, yaml.ScalarNode) and key_node.tag == _MERGE_TAG:
+                self.visit(value_node, path)
                 continue
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag != _STR_TAG:
+                shown = key_node.value if isinstance(key_node, yaml.ScalarNode) else "a map or list"
+                raise self.error(
+                    key_node,
+                    path,
+                    f"key {shown!r} is not text; expected a field name "
+                    "(quote it if it is meant as one)",
+                )
             key = key_node.value
             child = (*path, key)
             if key in seen:
                 raise ScenarioError(
-                    file,
+                    self.file,
                     format_path(child),
                     "duplicate key; expected each key once (YAML would keep only the last)",
                     line=key_node.start_mark.line + 1,
                 )
             seen.add(key)
-            lines[child] = key_node.start_mark.line + 1
-            _record_lines(value_node, child, lines, file, active)
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            lines[(*path, index)] = item.start_mark.line + 1
-            _record_lines(item, (*path, index), lines, file, active)
-    active.discard(id(node))
+            self.lines[child] = key_node.start_mark.line + 1
+            self.visit(value_node, child)
+
+    def _check_scalar(self, node: yaml.ScalarNode, path: FieldPath) -> None:
+        wanted = _CHECKED_TAGS.get(node.tag)
+        if wanted is None:
+            return
+        try:
+            self.loader.construct_object(node)
+        except (ValueError, TypeError, OverflowError, yaml.YAMLError):
+            tag = node.tag.rsplit(":", 1)[-1]
+            raise ScenarioError(
+                self.file,
+                format_path(path),
+                f"cannot be read as {wanted} (its YAML type, !!{tag}, says it is one)",
+                value=node.value,
+                has_value=True,
+                line=node.start_mark.line + 1,
+            ) from None
 
 
 def _kind_of(value: object) -> str:
