@@ -96,6 +96,7 @@ def _isolate_parser(commands: Any) -> None:
         "--seed", type=_seed, help="override spec.seed (the same in every run; >= 0)"
     )
     isolate.add_argument("--json", action="store_true", help="print only the ranking JSON")
+    _force(isolate)
     isolate.add_argument("--quiet", action="store_true", help="no progress bar")
     isolate.add_argument(
         "--duration", metavar="TIME", help="override spec.duration (e.g. 30s, 5m) in every run"
@@ -116,7 +117,17 @@ def _seed(text: str) -> int:
     return seed
 
 
+def _force(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="run even when the estimate is beyond the limits (a year simulated, 1e10 "
+        "events, 10 million series rows)",
+    )
+
+
 def _common(parser: argparse.ArgumentParser) -> None:
+    _force(parser)
     parser.add_argument("--out", metavar="DIR", help="write summary.json and time series here")
     parser.add_argument("--seed", type=_seed, help="override spec.seed (a whole number >= 0)")
     parser.add_argument("--json", action="store_true", help="print only the summary JSON")
@@ -169,10 +180,28 @@ def _run_one(scenario: str, variant: str | None, args: argparse.Namespace, stdou
     from fleetsim.simulation import Simulation
 
     loaded = load_scenario(scenario, variant=variant, duration=args.duration, warmup=args.warmup)
+    _refuse_absurd(loaded, args)
     simulation = Simulation(loaded, seed=args.seed)
     label = escape(f"{loaded.scenario.metadata.name} [{loaded.variant}]")
     with progress_bar(stdout, label, _show_progress(args, stdout)) as progress:
         return simulation.run(progress)
+
+
+def _refuse_absurd(loaded: Any, args: argparse.Namespace) -> None:
+    """Refuse (exit 2) a run whose estimate is beyond the limits, unless ``--force``."""
+    from fleetsim.experiments.estimate import estimate
+
+    if getattr(args, "force", False):
+        return
+    cost = estimate(loaded.scenario.spec)
+    problems = cost.problems()
+    if problems:
+        raise ScenarioError(
+            loaded.file,
+            "spec" if loaded.variant == "baseline" else f"spec.variants.{loaded.variant}",
+            f"refused to start: {'; '.join(problems)} (estimate: {cost.describe()}); "
+            "pass --force to run it anyway",
+        )
 
 
 def _run(args: argparse.Namespace, stdout: Console, stderr: Console) -> int:
@@ -196,8 +225,11 @@ def _compare(args: argparse.Namespace, stdout: Console, stderr: Console) -> int:
     from fleetsim.scenario.loader import load_scenario
 
     names = load_scenario(args.scenario).variant_names
-    for name in names:  # validate every variant before spending time on any run
-        load_scenario(args.scenario, variant=name)
+    for name in [None, *names]:  # check every variant before spending time on any run
+        loaded = load_scenario(
+            args.scenario, variant=name, duration=args.duration, warmup=args.warmup
+        )
+        _refuse_absurd(loaded, args)
     results = [_run_one(args.scenario, None, args, stdout)]
     results += [_run_one(args.scenario, name, args, stdout) for name in names]
     summaries = [r.summary for r in results]
@@ -219,7 +251,12 @@ def _isolate(args: argparse.Namespace, stdout: Console, stderr: Console) -> int:
     from fleetsim.experiments.isolate import MetricError, isolate
     from fleetsim.report.progress import progress_bar
     from fleetsim.result import write_atomic
+    from fleetsim.scenario.loader import load_scenario
 
+    loaded = load_scenario(
+        args.scenario, variant=args.variant, duration=args.duration, warmup=args.warmup
+    )
+    _refuse_absurd(loaded, args)
     enabled = _show_progress(args, stdout)
     try:
         result = isolate(
@@ -293,11 +330,16 @@ def isolation_table(result: IsolationResult) -> Table:
 
 
 def _validate(args: argparse.Namespace, stdout: Console) -> int:
+    from fleetsim.experiments.estimate import estimate
     from fleetsim.scenario.loader import load_scenario
 
     baseline = load_scenario(args.scenario)
-    for name in baseline.variant_names:
-        load_scenario(args.scenario, variant=name)
     variants = ", ".join(baseline.variant_names) or "none"
     stdout.print(f"{args.scenario}: valid (variants: {variants})")
+    for name in ["baseline", *baseline.variant_names]:
+        loaded = load_scenario(args.scenario, variant=name)
+        cost = estimate(loaded.scenario.spec)
+        problems = cost.problems()
+        warning = f" [beyond the limits: {'; '.join(problems)}]" if problems else ""
+        stdout.print(escape(f"  {name}: {cost.describe()}{warning}"))
     return EXIT_OK
