@@ -227,3 +227,42 @@ def test_bad_duration_override_exits_2_naming_the_field(
     assert main(["run", str(path), "--duration", "soon"]) == 2
     message = capsys.readouterr().err
     assert "spec.duration" in message and "soon" in message
+
+
+def test_an_interrupted_compare_keeps_the_runs_it_wrote(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import fleetsim.cli as cli
+
+    real = cli._run_one
+    calls: list[str | None] = []
+
+    def interrupted_on_the_second(scenario: str, variant: str | None, *rest: object) -> object:
+        calls.append(variant)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(scenario, variant, *rest)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(cli, "_run_one", interrupted_on_the_second)
+    out = tmp_path / "out"
+    code = cli.main(
+        [
+            "compare",
+            "scenarios/quickstart.yaml",
+            "--out",
+            str(out),
+            "--quiet",
+            "--duration",
+            "2s",
+            "--warmup",
+            "1s",
+        ]
+    )
+    assert code == 130
+    assert (out / "baseline" / "summary.json").is_file()
+    assert not (out / "no-retries").exists()
+    assert not (out / "compare.json").exists()
+    assert capsys.readouterr().err == (
+        f"fleetsim: interrupted; written to {out}/: baseline; not written: no-retries, "
+        "least-request and compare.json\n"
+    )

@@ -230,14 +230,29 @@ def _compare(args: argparse.Namespace, stdout: Console, stderr: Console) -> int:
             args.scenario, variant=name, duration=args.duration, warmup=args.warmup
         )
         _refuse_absurd(loaded, args)
-    results = [_run_one(args.scenario, None, args, stdout)]
-    results += [_run_one(args.scenario, name, args, stdout) for name in names]
-    summaries = [r.summary for r in results]
+    # Each run's results are written as soon as it ends, and only its summary is kept:
+    # an interrupted compare keeps what it finished, and memory does not grow per run.
+    summaries: list[Any] = []
+    written: list[str] = []
+    try:
+        for name in [None, *names]:
+            result = _run_one(args.scenario, name, args, stdout)
+            summaries.append(result.summary)
+            if args.out:
+                result.write(Path(args.out) / result.summary["variant"])
+                written.append(result.summary["variant"])
+    except KeyboardInterrupt:
+        if not written:
+            raise
+        missing = [n for n in ["baseline", *names] if n not in written]
+        print(
+            f"fleetsim: interrupted; written to {args.out}/: {', '.join(written)}; "
+            f"not written: {', '.join(missing)} and compare.json",
+            file=sys.stderr,
+        )
+        return 130
     if args.out:
-        out = Path(args.out)
-        for result in results:
-            result.write(out / result.summary["variant"])
-        write_atomic(out / "compare.json", json_text({"runs": summaries}))
+        write_atomic(Path(args.out) / "compare.json", json_text({"runs": summaries}))
     if args.json:
         sys.stdout.write(json.dumps({"runs": summaries}, indent=2) + "\n")
     else:

@@ -86,3 +86,13 @@ def test_validate_prints_the_estimate_of_every_variant(
 
 def test_a_short_run_has_no_problem() -> None:
     assert estimate(load_scenario(QUICKSTART).scenario.spec).problems() == []
+
+
+def test_a_billion_replicas_are_refused_before_any_pod_is_made(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = QUICKSTART.read_text(encoding="utf-8").replace("replicas: 64", "replicas: 1000000000")
+    path = tmp_path / "pods.yaml"
+    path.write_text(text, encoding="utf-8")
+    assert main(["run", str(path), "--quiet"]) == 2
+    assert "1,000,000,000 pods is beyond 1,000,000" in capsys.readouterr().err

@@ -33,6 +33,8 @@ EVENTS_PER_WALL_SECOND: Final = 300_000.0
 MAX_EVENTS: Final = 1e10
 """About 9 hours of wall at the measured rate."""
 MAX_SIMULATED_SECONDS: Final = 365 * 86_400.0
+MAX_PODS: Final = 1_000_000
+"""Pods alive at once (each a few kilobytes of state, plus its probes)."""
 MAX_SERIES_ROWS: Final = 10_000_000
 """Rows of per-interval series kept in memory (one per service and source per interval)."""
 SAMPLES_PER_INTERVAL: Final = 200
@@ -48,6 +50,7 @@ class Estimate:
     requests: float
     events: float
     series_rows: float
+    pods: float = 0.0
 
     @property
     def wall_seconds(self) -> float:
@@ -69,6 +72,8 @@ class Estimate:
             )
         if self.events > MAX_EVENTS:
             found.append(f"~{self.events:.2g} events is beyond {MAX_EVENTS:.0e}")
+        if self.pods > MAX_PODS:
+            found.append(f"{self.pods:,.0f} pods is beyond {MAX_PODS:,}")
         if self.series_rows > MAX_SERIES_ROWS:
             found.append(
                 f"~{self.series_rows:.2g} time-series rows is beyond {MAX_SERIES_ROWS:,} "
@@ -106,7 +111,11 @@ def estimate(spec: Spec) -> Estimate:
     events += intervals * (SAMPLES_PER_INTERVAL + 1)
     events += _periodic(spec, span)
     rows = (spec.duration / spec.metrics.interval) * (len(spec.services) + len(spec.traffic))
-    return Estimate(span, requests, events, rows)
+    pods = sum(
+        float(s.replicas if s.hpa is None else max(s.replicas, s.hpa.max_replicas))
+        for s in spec.services
+    )
+    return Estimate(span, requests, events, rows, pods)
 
 
 def _periodic(spec: Spec, span: float) -> float:
