@@ -266,3 +266,39 @@ def test_an_interrupted_compare_keeps_the_runs_it_wrote(
         f"fleetsim: interrupted; written to {out}/: baseline; not written: no-retries, "
         "least-request and compare.json\n"
     )
+
+
+def test_sigterm_stops_a_compare_like_ctrl_c(tmp_path: Path) -> None:
+    """A real SIGTERM to a running compare: the finished run stays written, and it says so."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "out"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "fleetsim",
+            "compare",
+            "scenarios/quickstart.yaml",
+            "--quiet",
+            "--out",
+            str(out),
+            "--duration",
+            "20s",
+            "--warmup",
+            "1s",
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while not (out / "baseline" / "summary.json").exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert (out / "baseline" / "summary.json").is_file()
+    assert err.startswith(f"fleetsim: interrupted; written to {out}/: baseline")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -142,6 +143,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    signal.signal(signal.SIGTERM, _terminated)
     stdout = _Console(soft_wrap=True)
     if not stdout.is_terminal:
         # Redirected output (a file, a pipe, CI logs) keeps full tables, not 80 columns.
@@ -168,6 +170,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("fleetsim: interrupted; no results written", file=sys.stderr)
         return 130
+
+
+def _terminated(signum: int, frame: object) -> None:
+    """SIGTERM ends a run the way Ctrl-C does: what was written stays, and it is said."""
+    raise KeyboardInterrupt
 
 
 def _show_progress(args: argparse.Namespace, stdout: Console) -> bool:
