@@ -198,9 +198,11 @@ def _refuse_absurd(loaded: Any, args: argparse.Namespace) -> None:
     """Refuse (exit 2) a run whose estimate is beyond the limits, unless ``--force``."""
     from fleetsim.experiments.estimate import estimate
 
+    cost = estimate(loaded.scenario.spec)
+    for note in cost.notes:
+        print(f"fleetsim: warning: {loaded.file}: {note}", file=sys.stderr)
     if getattr(args, "force", False):
         return
-    cost = estimate(loaded.scenario.spec)
     problems = cost.problems()
     if problems:
         raise ScenarioError(
@@ -363,5 +365,6 @@ def _validate(args: argparse.Namespace, stdout: Console) -> int:
         cost = estimate(loaded.scenario.spec)
         problems = cost.problems()
         warning = f" [beyond the limits: {'; '.join(problems)}]" if problems else ""
+        warning += "".join(f" [warning: {note}]" for note in cost.notes)
         stdout.print(escape(f"  {name}: {cost.describe()}{warning}"))
     return EXIT_OK

@@ -96,3 +96,26 @@ def test_a_billion_replicas_are_refused_before_any_pod_is_made(
     path.write_text(text, encoding="utf-8")
     assert main(["run", str(path), "--quiet"]) == 2
     assert "1,000,000,000 pods is beyond 1,000,000" in capsys.readouterr().err
+
+
+def test_a_service_slower_than_the_run_is_warned_about_not_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = QUICKSTART.read_text(encoding="utf-8").replace("mean: 10ms", "mean: 2e9s")
+    path = tmp_path / "slow.yaml"
+    path.write_text(text, encoding="utf-8")
+    assert main(["run", str(path), "--quiet", "--duration", "2s", "--warmup", "0s"]) == 0
+    assert capsys.readouterr().err == (
+        f"fleetsim: warning: {path}: service search's mean service time 2e+09s "
+        "is longer than the run\n"
+    )
+
+
+def test_a_rate_too_low_for_one_request_is_warned_about(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = QUICKSTART.read_text(encoding="utf-8").replace("rate: 17920/s", "rate: 1e-8/s")
+    path = tmp_path / "idle.yaml"
+    path.write_text(text, encoding="utf-8")
+    assert main(["validate", str(path)]) == 0
+    assert "[warning: fewer than one request is expected (1.3e-06)]" in capsys.readouterr().out

@@ -51,6 +51,8 @@ class Estimate:
     events: float
     series_rows: float
     pods: float = 0.0
+    notes: tuple[str, ...] = ()
+    """Warnings: the run is possible but will likely not say much."""
 
     @property
     def wall_seconds(self) -> float:
@@ -59,7 +61,7 @@ class Estimate:
     def describe(self) -> str:
         return (
             f"~{self.events:,.0f} events ({self.requests:,.0f} requests) over "
-            f"{format_duration(self.simulated_seconds)} simulated: about "
+            f"{format_duration(self.simulated_seconds)} simulated: "
             f"{_wall(self.wall_seconds)} of wall"
         )
 
@@ -86,8 +88,8 @@ def _wall(seconds: float) -> str:
     if seconds < 1.0:
         return "under a second"
     if seconds < 365 * 86_400.0:
-        return format_duration(round(seconds))
-    return f"{seconds / (365 * 86_400.0):.2g} years"
+        return f"about {format_duration(round(seconds))}"
+    return f"about {seconds / (365 * 86_400.0):.2g} years"
 
 
 def estimate(spec: Spec) -> Estimate:
@@ -115,7 +117,22 @@ def estimate(spec: Spec) -> Estimate:
         float(s.replicas if s.hpa is None else max(s.replicas, s.hpa.max_replicas))
         for s in spec.services
     )
-    return Estimate(span, requests, events, rows, pods)
+    return Estimate(span, requests, events, rows, pods, _notes(spec, requests))
+
+
+def _notes(spec: Spec, requests: float) -> tuple[str, ...]:
+    """What makes a run possible but nearly empty: no requests, services slower than it."""
+    notes = []
+    if requests < 1.0:
+        notes.append(f"fewer than one request is expected ({requests:.2g})")
+    for service in spec.services:
+        mean = mean_of(service.service_time)
+        if mean > spec.duration:
+            notes.append(
+                f"service {service.name}'s mean service time "
+                f"{format_duration(mean)} is longer than the run"
+            )
+    return tuple(notes)
 
 
 def _periodic(spec: Spec, span: float) -> float:
