@@ -237,11 +237,13 @@ def test_an_interrupted_compare_keeps_the_runs_it_wrote(
     real = cli._run_one
     calls: list[str | None] = []
 
-    def interrupted_on_the_second(scenario: str, variant: str | None, *rest: object) -> object:
+    def interrupted_on_the_second(
+        scenario: str, variant: str | None, *rest: object, **options: bool
+    ) -> object:
         calls.append(variant)
         if len(calls) == 2:
             raise KeyboardInterrupt
-        return real(scenario, variant, *rest)  # type: ignore[arg-type]
+        return real(scenario, variant, *rest, **options)  # type: ignore[arg-type]
 
     monkeypatch.setattr(cli, "_run_one", interrupted_on_the_second)
     out = tmp_path / "out"

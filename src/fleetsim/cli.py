@@ -181,13 +181,22 @@ def _show_progress(args: argparse.Namespace, stdout: Console) -> bool:
     return not args.quiet and not args.json and stdout.is_terminal
 
 
-def _run_one(scenario: str, variant: str | None, args: argparse.Namespace, stdout: Console) -> Any:
+def _run_one(
+    scenario: str,
+    variant: str | None,
+    args: argparse.Namespace,
+    stdout: Console,
+    *,
+    checked: bool = False,
+) -> Any:
+    """Load and run one variant; ``checked``: its cost was already estimated and passed."""
     from fleetsim.report.progress import progress_bar
     from fleetsim.scenario.loader import load_scenario
     from fleetsim.simulation import Simulation
 
     loaded = load_scenario(scenario, variant=variant, duration=args.duration, warmup=args.warmup)
-    _refuse_absurd(loaded, args)
+    if not checked:
+        _refuse_absurd(loaded, args)
     simulation = Simulation(loaded, seed=args.seed)
     label = escape(f"{loaded.scenario.metadata.name} [{loaded.variant}]")
     with progress_bar(stdout, label, _show_progress(args, stdout)) as progress:
@@ -245,7 +254,7 @@ def _compare(args: argparse.Namespace, stdout: Console, stderr: Console) -> int:
     written: list[str] = []
     try:
         for name in [None, *names]:
-            result = _run_one(args.scenario, name, args, stdout)
+            result = _run_one(args.scenario, name, args, stdout, checked=True)
             summaries.append(result.summary)
             if args.out:
                 result.write(Path(args.out) / result.summary["variant"])
@@ -308,20 +317,17 @@ def _isolate(args: argparse.Namespace, stdout: Console, stderr: Console) -> int:
     return EXIT_OK
 
 
-def _figure(value: float | None) -> str:
+def _figure(value: float | None, sign: str = "") -> str:
+    """A table cell: ``-`` for no value, thousands separators, ``sign="+"`` for changes."""
     if value is None:
         return "-"
     if isinstance(value, int):
-        return f"{value:,}"
-    return f"{value:,.3f}"
+        return f"{value:{sign},}"
+    return f"{value:{sign},.3f}"
 
 
 def _signed(value: float | None) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, int):
-        return f"{value:+,}"
-    return f"{value:+,.3f}"
+    return _figure(value, "+")
 
 
 def isolation_table(result: IsolationResult) -> Table:

@@ -26,7 +26,7 @@ from typing import Final
 
 from fleetsim.dataplane.arrivals import build_profile
 from fleetsim.dataplane.distributions import mean_of
-from fleetsim.scenario.schema import Spec
+from fleetsim.scenario.schema import Service, Spec
 from fleetsim.units import format_duration
 
 EVENTS_PER_WALL_SECOND: Final = 300_000.0
@@ -113,10 +113,7 @@ def estimate(spec: Spec) -> Estimate:
     events += intervals * (SAMPLES_PER_INTERVAL + 1)
     events += _periodic(spec, span)
     rows = (spec.duration / spec.metrics.interval) * (len(spec.services) + len(spec.traffic))
-    pods = sum(
-        float(s.replicas if s.hpa is None else max(s.replicas, s.hpa.max_replicas))
-        for s in spec.services
-    )
+    pods = sum(_most_pods(service) for service in spec.services)
     return Estimate(span, requests, events, rows, pods, _notes(spec, requests))
 
 
@@ -135,12 +132,19 @@ def _notes(spec: Spec, requests: float) -> tuple[str, ...]:
     return tuple(notes)
 
 
+def _most_pods(service: Service) -> float:
+    """The most pods a service may run: its replicas, or its HPA's maximum above them."""
+    if service.hpa is None:
+        return float(service.replicas)
+    return float(max(service.replicas, service.hpa.max_replicas))
+
+
 def _periodic(spec: Spec, span: float) -> float:
     """Events of probes, housekeeping, autoscalers and the node room over ``span``."""
     events = 0.0
     housekeeping = False
     for service in spec.services:
-        pods = service.replicas if service.hpa is None else service.hpa.max_replicas
+        pods = _most_pods(service)
         for probe in (service.readiness_probe, service.liveness_probe):
             if probe is not None:
                 events += 2.0 * pods * span / probe.period_seconds

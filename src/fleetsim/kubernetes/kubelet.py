@@ -39,7 +39,7 @@ from fleetsim.dataplane.distributions import service_time_stream
 from fleetsim.kubernetes.pod import RUNNING
 from fleetsim.kubernetes.probes import start_probes
 from fleetsim.node.pauses import StopTheWorldPauses
-from fleetsim.node.process import Process
+from fleetsim.node.process import Process, need_probability
 
 if TYPE_CHECKING:
     from fleetsim.kubernetes.cluster import Cluster
@@ -195,8 +195,7 @@ class Kubelet:
         disk = disks.get(spec.disk) if spec.disk is not None else None
         streams = self.cluster.streams
         name = f"process/{pod.name}/{pod.generation}"
-        needs = spec.page_fault_probability + spec.map_change_probability
-        needs += spec.sync_write_probability if disk is not None else 0.0
+        needs = need_probability(spec, has_disk=disk is not None)
         split = spec.memory_map.split_across if spec.memory_map is not None else 1
         process = Process(
             self.env,

@@ -42,13 +42,14 @@ class WalkStats:
     """The agent's walks on one node: how many, how long, the CPU they burnt."""
 
     __slots__ = ("cpu_seconds", "longest", "walk_seconds", "walks", "write_held_seconds")
+    walks: int
+    walk_seconds: float
+    longest: float
+    cpu_seconds: float
+    write_held_seconds: float
 
     def __init__(self) -> None:
-        self.walks = 0
-        self.walk_seconds = 0.0
-        self.longest = 0.0
-        self.cpu_seconds = 0.0
-        self.write_held_seconds = 0.0
+        self.reset()
 
     def reset(self) -> None:
         self.walks = 0

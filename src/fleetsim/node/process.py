@@ -32,6 +32,13 @@ NEVER = 1 << 62
 """A countdown that does not run out: no request needs anything."""
 
 
+def need_probability(spec: ProcessSpec, *, has_disk: bool) -> float:
+    """The chance that a request needs the lock or the disk (the kinds exclude each other);
+    a synchronous write needs a disk on the node."""
+    total = spec.page_fault_probability + spec.map_change_probability
+    return total + (spec.sync_write_probability if has_disk else 0.0)
+
+
 class AddressSpace:
     """One process's address space: the bytes a page-table walk visits, and its lock."""
 
@@ -90,8 +97,7 @@ class Process:
             walked = memory_map.size * resident / split
         names = [self.name] if split == 1 else [f"{self.name}/{i}" for i in range(split)]
         self.address_spaces = [AddressSpace(name, walked) for name in names]
-        total = spec.page_fault_probability + spec.map_change_probability
-        total += spec.sync_write_probability if disk is not None else 0.0
+        total = need_probability(spec, has_disk=disk is not None)
         self.page_fault_share = spec.page_fault_probability / total if total else 0.0
         self.map_change_share = spec.map_change_probability / total if total else 0.0
         self._countdowns = countdowns

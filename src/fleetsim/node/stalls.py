@@ -29,13 +29,14 @@ class StallCounter:
     """
 
     __slots__ = ("count", "longest", "maximum", "requests", "total")
+    count: int
+    total: float
+    maximum: float
+    requests: int
 
     def __init__(self) -> None:
-        self.count = 0
-        self.total = 0.0
-        self.maximum = 0.0
-        self.requests = 0
         self.longest: Largest[tuple[float, str]] = Largest(LONGEST_KEPT)  # -> (t, pod)
+        self.reset()
 
     def add(self, seconds: float, requests: int, at: float, pod: str) -> None:
         self.count += 1
