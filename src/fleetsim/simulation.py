@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from fleetsim.dataplane.distributions import service_time_stream
-from fleetsim.dataplane.protocols import Router
+from fleetsim.dataplane.protocols import EndpointSubscriber, Router
 from fleetsim.dataplane.service import Service
 from fleetsim.dataplane.traffic import TrafficSource
 from fleetsim.engine.environment import Environment
@@ -25,6 +25,9 @@ from fleetsim.scenario.loader import LoadedScenario
 from fleetsim.scenario.schema import Route as RouteSpec
 from fleetsim.scenario.schema import Service as ServiceSpec
 from fleetsim.scenario.schema import Spec
+from fleetsim.scenario.schema import Traffic as TrafficSpec
+from fleetsim.storage.client import StorageOperation
+from fleetsim.storage.tier import StorageTier
 from fleetsim.summary.build import SummaryBuilder
 from fleetsim.summary.collector import Collector
 from fleetsim.summary.sidecars import ProxyFigures
@@ -53,6 +56,7 @@ class Simulation:
         self.services = {s.name: Service(s) for s in self.spec.services}
         self.routes = {name: self._build_route(name) for name in self.services}
         self.events = EventLog()
+        self.storage = StorageTier(self.env, self.streams, self.spec) if self.spec.storage else None
         self.mesh: ServiceMesh | None = None
         self.proxy_figures: ProxyFigures | None = None
         if self.spec.mesh is not None:
@@ -66,9 +70,7 @@ class Simulation:
             self.routes,
             self.events,
             {s.name: self._service_streams(s) for s in self.spec.services},
-            endpoint_subscribers=(
-                dict(self.mesh.fanouts) if self.mesh is not None else dict(self.routes)
-            ),
+            endpoint_subscribers=self._endpoint_subscribers(),
             sidecar_startups={
                 s.name: SidecarStartup(self.env, s.sidecar, s.dns_config, self.events)
                 for s in self.spec.services
@@ -78,10 +80,9 @@ class Simulation:
         )
         if self.mesh is not None:
             self.mesh.kubelet = self.cluster.kubelet
-        self.sources = [
-            TrafficSource(self.env, t, self._entry(t.target), self.streams)
-            for t in self.spec.traffic
-        ]
+        self.sources = [self._source(t) for t in self.spec.traffic]
+        if self.storage is not None:
+            self.cluster.zone_listeners.append(self.storage.zone_changed)
         self.collector = Collector(
             self.env,
             self.streams,
@@ -98,7 +99,25 @@ class Simulation:
             self.collector,
             self.events,
             self.proxy_figures,
+            self.storage,
         )
+
+    def _endpoint_subscribers(self) -> dict[str, EndpointSubscriber]:
+        """Who hears each service's ready pods: its clients' routes (or istiod's push),
+        and for region servers their HBase master."""
+        subscribers: dict[str, EndpointSubscriber] = (
+            dict(self.mesh.fanouts) if self.mesh is not None else dict(self.routes)
+        )
+        if self.storage is not None:
+            subscribers.update(self.storage.masters)
+        return subscribers
+
+    def _source(self, traffic: TrafficSpec) -> TrafficSource:
+        """A client population: through the HBase client to a table, else to its entry."""
+        if self.storage is not None and traffic.name in self.storage.clients:
+            client = self.storage.clients[traffic.name]
+            return TrafficSource(self.env, traffic, client, self.streams, StorageOperation)
+        return TrafficSource(self.env, traffic, self._entry(traffic.target), self.streams)
 
     def _entry(self, target: str) -> Router:
         """Where external traffic goes: the ingress gateway in a mesh, else the route."""
@@ -143,6 +162,8 @@ class Simulation:
         gc.disable()
         try:
             self.cluster.start({source.name: source for source in self.sources})
+            if self.storage is not None:
+                self.storage.start()
             for source in self.sources:
                 source.start()
             self.collector.start_sampling()

@@ -409,3 +409,21 @@ def test_cli_prints_the_ranked_table(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert retries[2].strip() == "attempts: 0 on routes to app"
     assert retries[4].strip().startswith("-") and retries[5].strip().endswith("%")
     assert rows[2].split("│")[4].strip() == "+0"
+
+
+def test_storage_candidates_are_the_balancer_and_the_zone_failure() -> None:
+    root = Path(__file__).resolve().parents[2] / "scenarios"
+    s6 = load_scenario(root / "zone-failure-placement.yaml").raw["spec"]
+    found = {c.mechanism: c for c in candidates(s6)}
+    assert list(found) == ["probes", "region-balancer", "zone-failure"]
+    document = {**load_scenario(root / "zone-failure-placement.yaml").raw, "spec": s6}
+    for name in ("region-balancer", "zone-failure"):
+        spec = load_scenario(_switched_off(document, found[name])).scenario.spec
+        if name == "region-balancer":
+            assert spec.storage is not None and not spec.storage.balancer.enabled
+            assert len(spec.events) == 2
+        else:
+            assert spec.events == []
+            assert spec.storage is not None and spec.storage.balancer.enabled
+    s2 = load_scenario(root / "hbase-region-imbalance.yaml", variant="balancer-off").raw["spec"]
+    assert _names(candidates(s2)) == []

@@ -51,6 +51,8 @@ GOLDEN_RUNS = [
     GoldenRun("tests/golden/tours/kubernetes-tour.yaml"),
     GoldenRun("scenarios/manas-pagetable-scan.yaml", duration="10s", warmup="5s"),
     GoldenRun("tests/golden/tours/node-tour.yaml"),
+    GoldenRun("scenarios/hbase-region-imbalance.yaml", duration="10s", warmup="2s"),
+    GoldenRun("scenarios/zone-failure-placement.yaml", duration="4m", warmup="30s"),
 ]
 
 

@@ -37,6 +37,7 @@ class Hold:
 
     def __init__(self) -> None:
         self.route = self
+        self.cost = 1.0  # one service time, as a request's
         self.answers: list[int] = []
 
     def on_response(self, _request: Any, _try: int, status: int, _host: Any) -> None:

@@ -7,8 +7,9 @@ has given up, as real servers do: nothing cancels it.
 
 One object lives for one run of the container. Endpoint lists hold it, so a client with
 a stale list still reaches it after it stopped: a stopped container refuses connections
-(``CONNECT_FAILURE``), a killed one answers what it held with ``RESET``. A restarted
-container is a new object (the kubelet starts a new process, cold again).
+(``CONNECT_FAILURE``), a killed one answers what it held with ``RESET``, and a lost one
+(its node lost power and network) answers nothing at all. A restarted container is a
+new object (the kubelet starts a new process, cold again).
 
 ``accept`` and ``finish`` are the per-attempt hot path. They inline the latency
 histogram (see ``metrics.histogram``) on purpose.
@@ -84,6 +85,13 @@ class StatsSink:
         self.latency = Histogram()
 
 
+class _Discard(list[tuple[Attempt, float]]):
+    """Where a lost container's completions go: a list that keeps nothing."""
+
+    def append(self, item: tuple[Attempt, float], /) -> None:
+        pass
+
+
 class AppContainer:
     """One run of a pod's app container, placed in a zone."""
 
@@ -92,6 +100,7 @@ class AppContainer:
         "_saved",
         "_slowdown_causes",
         "accepting",
+        "blackholed",
         "busy",
         "env",
         "error_draws",
@@ -101,6 +110,7 @@ class AppContainer:
         "frozen_until",
         "inbound",
         "index",
+        "lost",
         "name",
         "paused",
         "probe_time",
@@ -156,6 +166,8 @@ class AppContainer:
         self.frozen_from = 0.0
         self.frozen_until = 0.0
         self.suspended: list[tuple[Attempt, float]] = []
+        self.lost = False
+        self.blackholed = 0  # attempts that reached it after it was lost: never answered
 
     def accept(self, request: Request, try_number: int) -> None:
         """An attempt arrives: serve it, queue it, or answer 503.
@@ -172,7 +184,7 @@ class AppContainer:
             self.received += 1
             service.in_system += 1
             self.busy += 1
-            duration = next(self.service_times) * self.slowdown
+            duration = next(self.service_times) * self.slowdown * request.cost
             service.busy_time += duration
             if self.process is not None:
                 duration += self.process.start_delay(now)
@@ -182,8 +194,11 @@ class AppContainer:
             service.in_system += 1
             self.queue.append((request, try_number, now))
         elif not self.accepting:
-            service.unavailable += 1
-            request.route.on_response(request, try_number, CONNECT_FAILURE, self)
+            if self.lost:
+                self.blackholed += 1
+            else:
+                service.unavailable += 1
+                request.route.on_response(request, try_number, CONNECT_FAILURE, self)
         else:
             self.received += 1
             service.rejected += 1
@@ -243,7 +258,7 @@ class AppContainer:
         if self.queue:
             following = self.queue.popleft()
             if following[1] >= 0:
-                duration = next(self.service_times) * self.slowdown
+                duration = next(self.service_times) * self.slowdown * following[0].cost
                 service.busy_time += duration
                 if self.process is not None:
                     duration += self.process.start_delay(now)
@@ -308,7 +323,7 @@ class AppContainer:
     def _start_queued(self) -> None:
         attempt = self.queue.popleft()
         duration = (
-            next(self.service_times) if attempt[1] >= 0 else self.probe_time
+            next(self.service_times) * attempt[0].cost if attempt[1] >= 0 else self.probe_time
         ) * self.slowdown
         self.service.busy_time += duration
         if self.process is not None and attempt[1] >= 0:
@@ -356,6 +371,31 @@ class AppContainer:
         self.finish_status = RESET
         for request, try_number, _ in queued:
             request.route.on_response(request, try_number, RESET, self)
+
+    def lose(self) -> None:
+        """Its node is gone, power and network: from now on nothing comes back from it.
+
+        Attempts queued or in service are never answered and nothing keeps them; new
+        attempts vanish (counted in ``blackholed``), so clients see their per-try or
+        client timeouts; a probe is refused (the kubelet of a lost node probes nothing).
+        The service's ``in_system`` drops by what the container held, as after a kill.
+
+        Costs the hot path nothing: with the listener closed, no workers and a negative
+        queue limit an attempt reaches ``accept``'s last branches; an endless freeze
+        sends every completion still on the clock to a list that keeps nothing.
+        """
+        if self.lost:
+            return
+        self.stop_accepting()
+        self.lost = True
+        self.service.in_system -= len(self.queue) + self.busy
+        self.service = StatsSink()
+        self.queue.clear()
+        self.busy = 0
+        self.finish_status = RESET  # a calling container answers at once, i.e. into the void
+        self.frozen_until = float("inf")
+        self.suspended = _Discard()
+        self._saved = None
 
     @property
     def idle(self) -> bool:

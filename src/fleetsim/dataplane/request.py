@@ -24,6 +24,8 @@ RESET = 5  # the container died with the attempt in it (Envoy: 503 UC/UR)
 NO_HEALTHY_UPSTREAM = 6  # the client's endpoint list is empty (Envoy: 503 UH, not retried)
 ROUTE_TIMEOUT = 7  # the route's overall timeout ran out (Envoy: 504 UT, not retried)
 CIRCUIT_OPEN = 8  # a circuit breaker refused the try (Envoy: 503 UO, not retried)
+NOT_SERVING_REGION = 9  # storage: the server does not hold the region (NotServingRegionException)
+NO_REPLICA = 10  # storage: no replica of the region's data is reachable (an IOException)
 
 PROBE = -1
 """``try_number`` of a kubelet probe: served like a request, never counted as one."""
@@ -34,7 +36,16 @@ Attempt = tuple["Request", int, float]
 class Request:
     """One request of a traffic source, alive from its first try to its final outcome."""
 
-    __slots__ = ("connection", "done", "route", "source", "started", "tried", "try_number")
+    __slots__ = (
+        "connection",
+        "cost",
+        "done",
+        "route",
+        "source",
+        "started",
+        "tried",
+        "try_number",
+    )
 
     def __init__(self, source: RequestSource, route: Router, started: float) -> None:
         self.source = source
@@ -45,6 +56,8 @@ class Request:
         # Envoy's state of the current try (its upstream connection), opaque here.
         self.connection: Any = None
         self.tried: list[Host] | None = None  # in a mesh: hosts of failed tries, for retries
+        # The app's work for this request in service times (a storage operation's cost).
+        self.cost = 1.0
 
     def __repr__(self) -> str:
         state = "done" if self.done else "pending"

@@ -46,6 +46,7 @@ class TrafficSource:
 
     __slots__ = (
         "_arrive",
+        "_new_request",
         "_stream",
         "_timeouts",
         "_times",
@@ -64,9 +65,16 @@ class TrafficSource:
     )
 
     def __init__(
-        self, env: Environment, spec: Traffic, route: Router, streams: RandomStreams
+        self,
+        env: Environment,
+        spec: Traffic,
+        route: Router,
+        streams: RandomStreams,
+        request_type: type[Request] = Request,
     ) -> None:
         self.env = env
+        # What a request is: a plain one, or one that carries more (a storage operation).
+        self._new_request = request_type
         self.spec = spec
         self.name = spec.name
         self.route = route
@@ -132,7 +140,7 @@ class TrafficSource:
         following = next(self._times, None)
         if following is not None:
             self.env.schedule_at(following, self._arrive, None)
-        request = Request(self, self.route, now)
+        request = self._new_request(self, self.route, now)
         if self._timeouts is not None:
             self._timeouts.arm(request)
         self.route.send(request)

@@ -57,7 +57,15 @@ class FixedDelayDeadlines(Generic[SubjectT]):
     def arm(self, subject: SubjectT, token: int = ANY_TRY) -> None:
         """Start a deadline for ``subject``; ``token`` limits it to one try."""
         deadline = self._env.now + self.delay
-        self._entries.append((deadline, subject, token))
+        entries = self._entries
+        if entries:
+            # Drop one finished deadline from the front: most subjects finish long before
+            # their deadline, so the FIFO stays near the number of live ones instead of
+            # holding a whole delay's worth (a 60 s RPC timeout at 20,000/s: 1.2 million).
+            _, head, head_token = entries[0]
+            if head.done or (head_token != ANY_TRY and head.try_number != head_token):
+                entries.popleft()
+        entries.append((deadline, subject, token))
         if self._fire_at is None:
             self._fire_at = deadline
             self._env.schedule_at(deadline, self._fire)

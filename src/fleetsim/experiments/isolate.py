@@ -528,3 +528,39 @@ def _disk_stalls(spec: Mapping[str, Any]) -> tuple[str, Patch] | None:
     if not patch:
         return None
     return "; ".join(said), patch
+
+
+@_mechanism("region-balancer")
+def _region_balancer(spec: Mapping[str, Any]) -> tuple[str, Patch] | None:
+    """HBase's balancer: every period it moves regions to even out region counts, each
+    move taking its region offline for a moment. On when ``spec.storage`` is set and
+    ``balancer.enabled`` is not false (HBase's default is on); switched off by setting
+    it false."""
+    storage = spec.get("storage")
+    if not isinstance(storage, Mapping) or _at(storage, "balancer", "enabled") is False:
+        return None
+    return "the HBase balancer", {"storage": {"balancer": {"enabled": False}}}
+
+
+@_mechanism("zone-failure")
+def _zone_failure(spec: Mapping[str, Any]) -> tuple[str, Patch] | None:
+    """A zone failure on the timeline (``fail-zone``, and its ``restore-zone``): every
+    node of the zone is lost at once. On when an event fails a zone; switched off by
+    removing the zone events (the event list is replaced whole)."""
+    events = spec.get("events")
+    if not isinstance(events, list):
+        return None
+    zonal = ("fail-zone", "restore-zone")
+    failed = [
+        str(event.get("zone"))
+        for event in events
+        if isinstance(event, Mapping) and event.get("action") == "fail-zone"
+    ]
+    if not failed:
+        return None
+    kept = [
+        copy.deepcopy(event)
+        for event in events
+        if not (isinstance(event, Mapping) and event.get("action") in zonal)
+    ]
+    return f"the failure of {_names(failed)}", {"events": kept}

@@ -4,11 +4,15 @@ Pods that exist when the run starts (each service's ``replicas``) are placed on 
 initial nodes and are already running, warm and Ready, as a fleet in steady state is;
 their probes start at random phases. Everything after that (pods the HPA or a rollout
 creates, restarts, node events) goes through the modelled lifecycle.
+
+``zones_down`` holds the zones that a ``fail-zone`` took down and no ``restore-zone``
+brought back yet; each ``zone_listeners`` callable hears ``(zone, up)`` at both edges,
+so rooms beside Kubernetes (a storage tier's servers) can react to the same outage.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING
 
 from fleetsim.dataplane.distributions import service_time_stream
@@ -66,6 +70,8 @@ class Cluster:
             if s.service_time_after_calls is not None
         }
         self.nodes: list[Node] = []
+        self.zones_down: set[str] = set()
+        self.zone_listeners: list[Callable[[str, bool], None]] = []
         self.node_lifecycle = NodeLifecycle(self)
         self.scheduler = Scheduler(self)
         self.kubelet = Kubelet(self)
@@ -146,6 +152,12 @@ class Cluster:
         elif action == "set-rate":
             assert event.traffic is not None and event.rate is not None
             sources[event.traffic].set_rate(event.rate)
+        elif action == "fail-zone":
+            assert event.zone is not None
+            self.node_lifecycle.fail_zone(event.zone)
+        elif action == "restore-zone":
+            assert event.zone is not None
+            self.node_lifecycle.restore_zone(event.zone)
 
     def _nodes_to_terminate(self, event: Event) -> list[Node]:
         if event.node is not None:

@@ -23,6 +23,14 @@ once; the preStop hook runs (its time counts against ``terminationGracePeriodSec
 with a one-off 2 s extension if it overruns); then SIGTERM: the app stops accepting and
 finishes what it holds; at the end of the grace period SIGKILL resets what is left.
 
+A node whose zone failed takes its kubelet with it: nothing on it starts, stops, probes
+or reports any more (the pod's ``generation`` moves on, so its probe workers and
+start-up steps see they are stale), its app containers are lost, and the pods' API
+state (phase, Ready) stays as it was until the node lifecycle controller changes it.
+When the node is back it has rebooted: the kubelet removes the pods that were deleted
+meanwhile and starts the others again from the image pull on (a new, cold container,
+counted as a restart).
+
 CPU (cgroup accounting, as cAdvisor reads it): each request whose service starts costs
 ``cpuPerRequest`` times the cold-start factor, warm-up burns ``warmupCpu`` cores; with a
 CPU limit, usage is capped at the limit (CFS quota) and the excess demand stretches
@@ -43,6 +51,7 @@ from fleetsim.node.process import Process, need_probability
 
 if TYPE_CHECKING:
     from fleetsim.kubernetes.cluster import Cluster
+    from fleetsim.kubernetes.node import Node
     from fleetsim.kubernetes.pod import Pod
     from fleetsim.scenario.node import ProcessSpec
 
@@ -70,10 +79,12 @@ class Kubelet:
 
     def run_pod(self, pod: Pod) -> None:
         """The pod was bound to its node: pull the image if needed, then start."""
-        # The pod's first status: startTime, and Ready=False now.
-        pod.ready_transition = self.env.now
         node = pod.node
         assert node is not None
+        if node.unreachable:
+            return  # bound to a node that is gone: it waits there until evicted or back
+        # The pod's first status: startTime, and Ready=False now.
+        pod.ready_transition = self.env.now
         deployment = pod.deployment
         image = deployment.name
         now = self.env.now
@@ -106,6 +117,8 @@ class Kubelet:
 
     def start_app(self, pod: Pod) -> None:
         """Start the app container (after the sidecar, when there is one)."""
+        if pod.node is not None and pod.node.unreachable:
+            return
         delay = pod.deployment.spec.startup.app_start
         self.env.schedule(delay, self._app_listening, (pod, pod.generation))
 
@@ -252,7 +265,14 @@ class Kubelet:
             pod.container.resume()
 
     def update_ready(self, pod: Pod) -> None:
-        """Recompute the pod's Ready condition; tell endpoints and the Deployment."""
+        """Recompute the pod's Ready condition; tell endpoints and the Deployment.
+
+        The kubelet of an unreachable node reports nothing: its pods keep the condition
+        the API server last had, unless they are being deleted.
+        """
+        node = pod.node
+        if node is not None and node.unreachable and not pod.deleting:
+            return
         container = pod.container
         ready = (
             not pod.deleting
@@ -262,6 +282,9 @@ class Kubelet:
             and pod.app_ready
             and pod.sidecar_ready
         )
+        self._set_ready(pod, ready)
+
+    def _set_ready(self, pod: Pod, ready: bool) -> None:
         if ready == pod.ready:
             return
         now = self.env.now
@@ -334,6 +357,11 @@ class Kubelet:
         pod.deleting = True
         pod.deletion_time = now
         self.update_ready(pod)
+        if pod.node is not None and pod.node.unreachable:
+            # No kubelet to run the termination: the pod stays Terminating with its
+            # container lost until the node is back; its ReplicaSet already replaces it.
+            pod.deployment.pods_changed()
+            return
         if pod.node is None or pod.container is None:
             # Not running yet: nothing to stop, the API object goes at once.
             pod.generation += 1
@@ -352,6 +380,8 @@ class Kubelet:
 
     def _sigterm(self, argument: tuple[Pod, float]) -> None:
         pod, deadline = argument
+        if pod.node is not None and pod.node.unreachable:
+            return  # the node went away mid-termination; it ends when the node is back
         container = pod.container
         if pod.deleted or container is None:
             self._finalize(pod)
@@ -362,7 +392,7 @@ class Kubelet:
     def _await_exit(self, argument: tuple[Pod, float]) -> None:
         pod, deadline = argument
         container = pod.container
-        if pod.deleted:
+        if pod.deleted or (pod.node is not None and pod.node.unreachable):
             return
         now = self.env.now
         if container is None or container.idle:
@@ -387,6 +417,55 @@ class Kubelet:
         self.events.record("pod_deleted", pod.service_name)
         self.cluster.scheduler.release(pod)
         pod.deployment.pods_changed()
+
+    def force_delete(self, pod: Pod) -> None:
+        """Remove the pod object without its kubelet (its node was deleted)."""
+        self.delete_pod(pod)
+        self._finalize(pod)
+
+    # --- a node lost and back ----------------------------------------------------------
+
+    def node_lost(self, node: Node) -> None:
+        """The node lost power and network: its kubelet and app containers are gone."""
+        now = self.env.now
+        for pod in node.pods:
+            pod.generation += 1  # probe workers and start-up steps of the pod stop
+            container = pod.container
+            if container is None:
+                continue
+            self.account_cpu(pod, now)
+            if pod in self.running:
+                self.running.remove(pod)
+            if pod.process is not None:
+                pod.process.stop()
+                pod.process = None
+            container.lose()
+            pod.cpu_started = container.started  # what it held never ran
+            pod.warm_until = min(pod.warm_until, now)
+            pod.deployment.service.retire_container(container, now)
+
+    def mark_pods_not_ready(self, node: Node) -> None:
+        """The node lifecycle controller's ``MarkPodsNotReady`` on a NotReady node."""
+        for pod in list(node.pods):
+            self._set_ready(pod, False)
+
+    def node_back(self, node: Node) -> None:
+        """The node rebooted and its kubelet is back: reconcile the pods bound to it."""
+        for pod in list(node.pods):
+            if pod.deleting:
+                self._finalize(pod)
+                continue
+            if pod.container is not None:
+                self._stop_container(pod, kill=True)
+                pod.restart_count += 1
+                self.events.record("container_restart", pod.service_name)
+            else:
+                pod.generation += 1
+            pod.app_ready = False
+            pod.started = False
+            pod.sidecar_ready = pod.deployment.sidecar is None
+            self.update_ready(pod)
+            self.run_pod(pod)
 
     # --- CPU -----------------------------------------------------------------------
 

@@ -44,7 +44,8 @@ class MetricsServer:
         for deployment in self.cluster.deployments.values():
             for pod in deployment.pods:
                 container = pod.container
-                if container is None:
+                if container is None or (pod.node is not None and pod.node.unreachable):
+                    # Not running, or its node's kubelet cannot be scraped: no metric.
                     self._samples.pop(pod, None)
                     continue
                 kubelet.account_cpu(pod, now)

@@ -1,4 +1,4 @@
-"""Nodes over a run: the initial pools, nodes added later, and node termination.
+"""Nodes over a run: the initial pools, nodes added later, node termination, zone failures.
 
 Nodes that exist when the run starts are Ready, their DNS answers, and (with
 ``spec.cluster.imageCachedOnInitialNodes``) they hold the images of the services. A node
@@ -10,6 +10,32 @@ replaces it elsewhere); the node is gone once its last pod is.
 
 With no ``nodePools`` in the scenario there is one unbounded node per zone, Ready from
 the start: pods are then never Pending for lack of room.
+
+A ``fail-zone`` takes power and network from every node of the zone at once: the nodes
+are ``unreachable`` and every app container on them is lost (it answers nothing; see
+:meth:`AppContainer.lose <fleetsim.dataplane.container.AppContainer.lose>`). The
+control plane learns it the way the node lifecycle controller does (kubernetes/kubernetes
+``pkg/controller/nodelifecycle/node_lifecycle_controller.go``):
+
+1. after ``spec.cluster.nodeMonitorGracePeriod`` without a heartbeat the nodes turn
+   NotReady (``Ready=Unknown``): the scheduler places nothing more there, and
+   ``MarkPodsNotReady`` sets their pods not Ready, so they leave the endpoints after the
+   usual propagation delay;
+2. the nodes get the ``node.kubernetes.io/unreachable:NoExecute`` taint, one node per
+   ``1 / nodeEvictionRate`` seconds in each zone (the controller's rate-limited tainting
+   queue); the taint eviction controller (``pkg/controller/tainteviction``) deletes each
+   pod ``defaultUnreachableTolerationSeconds`` after its node's taint, and the
+   ReplicaSets create replacements on the nodes still up. A deleted pod on an
+   unreachable node stays Terminating (its kubelet cannot confirm) but no longer counts
+   for its ReplicaSet;
+3. while every zone that has nodes is NotReady the controller assumes its own
+   connectivity is at fault: it taints and evicts nothing, and taints already set are
+   lifted (their evictions cancelled) until a zone is back.
+
+``restore-zone`` gives the power back: each node boots again (its pool's ``bootTime``;
+an unbounded node at once) and its kubelet comes back Ready. The node rebooted, so no
+container survived: pods evicted meanwhile are removed for good, the others start
+again, new and cold. ``Cluster.zone_listeners`` hear both edges at once.
 """
 
 from __future__ import annotations
@@ -31,6 +57,13 @@ class NodeLifecycle:
         spec = cluster.spec
         self.pools: dict[str, NodePool] = {pool.name: pool for pool in spec.node_pools}
         self._added: dict[str, int] = {}
+        self.grace_period = spec.cluster.node_monitor_grace_period
+        self.toleration = spec.cluster.default_unreachable_toleration_seconds
+        self.taint_interval = 1.0 / spec.cluster.node_eviction_rate
+        self._epoch: dict[str, int] = {}  # per zone: timers of an earlier outage are stale
+        self._noticed: set[str] = set()  # zones whose nodes the controller marked NotReady
+        self._to_taint: dict[str, list[Node]] = {}
+        self.disrupted = False  # every zone with nodes NotReady: no tainting, no eviction
         nodes: list[Node] = []
         if not spec.node_pools:
             for zone in spec.zones:
@@ -74,10 +107,14 @@ class NodeLifecycle:
             self._added[pool_name] = index + 1
             node = self._make(pool, index, created=now, booting=True)
             self.cluster.nodes.append(node)
+            if node.zone in self.cluster.zones_down:
+                # No power in its zone: it cannot boot, and never reports Ready.
+                node.unreachable = node.not_ready = True
+                continue
             self.env.schedule_at(node.ready_at, self._node_ready, node)
 
     def _node_ready(self, node: Node) -> None:
-        if node.terminated:
+        if node.terminated or node.unreachable:
             return
         self.cluster.events.record("node_ready")
         self.cluster.scheduler.retry()
@@ -89,12 +126,20 @@ class NodeLifecycle:
         return None
 
     def terminate(self, node: Node) -> None:
-        """Cordon and drain ``node``; it is terminated when its last pod is gone."""
+        """Cordon and drain ``node``; it is terminated when its last pod is gone.
+
+        An unreachable node has no kubelet to drain it: the cloud deletes the machine,
+        and its pods go with the Node object (the pod garbage collector).
+        """
         if node.terminated or node.cordoned:
             return
         node.cordoned = True
+        kubelet = self.cluster.kubelet
         for pod in list(node.pods):
-            self.cluster.kubelet.delete_pod(pod)
+            if node.unreachable:
+                kubelet.force_delete(pod)
+            else:
+                kubelet.delete_pod(pod)
         self.pod_left(node)
 
     def pod_left(self, node: Node | None) -> None:
@@ -102,3 +147,121 @@ class NodeLifecycle:
             return
         node.terminated = True
         self.cluster.events.record("node_terminated")
+
+    # --- zone failures ---------------------------------------------------------------
+
+    def _zone_nodes(self, zone: str) -> list[Node]:
+        return [node for node in self.cluster.nodes if node.zone == zone and not node.terminated]
+
+    def _next_epoch(self, zone: str) -> int:
+        epoch = self._epoch.get(zone, 0) + 1
+        self._epoch[zone] = epoch
+        return epoch
+
+    def _tell(self, zone: str, up: bool) -> None:
+        for listener in list(self.cluster.zone_listeners):
+            listener(zone, up)
+
+    def fail_zone(self, zone: str) -> None:
+        """Power and network of ``zone`` are gone: its nodes and containers are lost."""
+        cluster = self.cluster
+        if zone in cluster.zones_down:
+            return
+        cluster.zones_down.add(zone)
+        epoch = self._next_epoch(zone)
+        for node in self._zone_nodes(zone):
+            node.unreachable = True
+            cluster.kubelet.node_lost(node)
+        cluster.events.record("zone_failed")
+        self._tell(zone, False)
+        self.env.schedule(self.grace_period, self._notice, (zone, epoch))
+
+    def _notice(self, argument: tuple[str, int]) -> None:
+        """The grace period passed without a heartbeat: NotReady, pods not Ready."""
+        zone, epoch = argument
+        if self._epoch[zone] != epoch:
+            return
+        self._noticed.add(zone)
+        for node in self._zone_nodes(zone):
+            if node.not_ready:
+                continue
+            node.not_ready = True
+            self.cluster.events.record("node_not_ready")
+            self.cluster.kubelet.mark_pods_not_ready(node)
+        if self._all_disrupted():
+            self._enter_disruption()
+        else:
+            self._start_tainting(zone)
+
+    def _all_disrupted(self) -> bool:
+        zones = {node.zone for node in self.cluster.nodes if not node.terminated}
+        return bool(zones) and zones <= self._noticed
+
+    def _enter_disruption(self) -> None:
+        """Every zone is NotReady: lift the taints, cancel the evictions, wait."""
+        self.disrupted = True
+        for zone in self._noticed:
+            self._next_epoch(zone)
+            self._to_taint.pop(zone, None)
+
+    def _start_tainting(self, zone: str) -> None:
+        self._to_taint[zone] = [node for node in self._zone_nodes(zone) if node.unreachable]
+        self._taint_next((zone, self._epoch[zone]))
+
+    def _taint_next(self, argument: tuple[str, int]) -> None:
+        """Taint the next node of ``zone`` NoExecute; its pods go after the toleration."""
+        zone, epoch = argument
+        queue = self._to_taint.get(zone)
+        if self._epoch[zone] != epoch or not queue:
+            return
+        node = queue.pop(0)
+        if node.unreachable and not node.terminated:
+            self.cluster.events.record("node_tainted")
+            self.env.schedule(self.toleration, self._evict, (node, epoch))
+        if queue:
+            self.env.schedule(self.taint_interval, self._taint_next, (zone, epoch))
+
+    def _evict(self, argument: tuple[Node, int]) -> None:
+        """The taint eviction controller deletes the pods of a node past their toleration."""
+        node, epoch = argument
+        if self._epoch[node.zone] != epoch or not node.unreachable:
+            return
+        kubelet = self.cluster.kubelet
+        for pod in list(node.pods):
+            if pod.active:
+                self.cluster.events.record("pod_evicted", pod.service_name)
+                kubelet.delete_pod(pod)
+
+    def restore_zone(self, zone: str) -> None:
+        """Power is back in ``zone``: its nodes boot and their kubelets return."""
+        cluster = self.cluster
+        if zone not in cluster.zones_down:
+            return
+        cluster.zones_down.discard(zone)
+        epoch = self._next_epoch(zone)
+        self._noticed.discard(zone)
+        self._to_taint.pop(zone, None)
+        now = self.env.now
+        for node in self._zone_nodes(zone):
+            pool = self.pools.get(node.pool)
+            boot = pool.boot_time if pool is not None else 0.0
+            node.ready_at = max(node.ready_at, now + boot)
+            if pool is not None:
+                node.dns_ready_at = max(node.dns_ready_at, node.ready_at + pool.dns_ready_delay)
+            self.env.schedule_at(node.ready_at, self._node_back, (node, epoch))
+        cluster.events.record("zone_restored")
+        self._tell(zone, True)
+        if self.disrupted and not self._all_disrupted():
+            self.disrupted = False
+            for other in list(self._noticed):
+                self._start_tainting(other)
+
+    def _node_back(self, argument: tuple[Node, int]) -> None:
+        """The node booted: reachable and Ready, its kubelet reconciles its pods."""
+        node, epoch = argument
+        if self._epoch[node.zone] != epoch or node.terminated:
+            return
+        node.unreachable = False
+        node.not_ready = False
+        self.cluster.kubelet.node_back(node)
+        self._node_ready(node)

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from rich.console import Console
 from rich.table import Table
 
-from fleetsim.summary.model import ServiceSummary, Summary
+from fleetsim.summary.model import ServiceSummary, StorageFigures, Summary
 
 LATENCY_KEYS = ["mean", "p50", "p90", "p99", "p999", "p9999", "max"]
 
@@ -76,7 +76,12 @@ def print_summary(summary: Summary, console: Console) -> None:
     latency.add_row(*(_num(value, 3) for value in values))
     console.print(latency)
     console.print(_tail_line(summary))
+    if len(summary["traffic"]) > 1:
+        console.print(_traffic_table(summary))
     console.print(_services_table(summary["services"]))
+    if "storage" in summary:
+        for printable in _storage(summary["storage"]):
+            console.print(printable)
     if any("stalls" in service for service in summary["services"].values()):
         console.print(_stalls_table(summary["services"]))
     if "nodes" in summary:
@@ -103,6 +108,74 @@ def _tail_line(summary: Summary) -> str:
         f"({tail['median_ms']:,.3f} ms), {tail['over_100x_median']:,} took 100x"
         + (f"; slowest: {times}" if times else "")
     )
+
+
+def _traffic_table(summary: Summary) -> Table:
+    table = Table(title="Requests by traffic", title_justify="left")
+    for column in ["traffic", "total", "succeeded", "failed", "timed out", "p50 ms", "p99 ms"]:
+        table.add_column(column, justify="left" if column == "traffic" else "right")
+    for name, figures in summary["traffic"].items():
+        requests, latency = figures["requests"], figures["latency_ms"]
+        table.add_row(
+            name,
+            _num(requests["total"]),
+            _num(requests["succeeded"]),
+            _num(requests["failed"]),
+            _num(requests["timed_out"]),
+            _num(latency["p50"], 3),
+            _num(latency["p99"], 3),
+        )
+    return table
+
+
+def _storage(storage: StorageFigures) -> list[Table | str]:
+    """One table per HBase table (its region servers), then the masters and clients."""
+    printed: list[Table | str] = []
+    for name, figures in storage["tables"].items():
+        table = Table(
+            title=(
+                f"Table {name}: {figures['regions']} regions, "
+                f"{figures['regions_per_server_min']}-{figures['regions_per_server_max']} "
+                f"per server, requests max/mean {figures['requests_max_over_mean']:.2f} "
+                f"(CV {figures['requests_cv']:.2f}), hottest region "
+                f"{figures['hottest_region']['region']} "
+                f"{figures['hottest_region']['share']:.1%}"
+            ),
+            title_justify="left",
+        )
+        for column in ["region server", "zone", "regions", "requests", "share", "p50", "p99"]:
+            table.add_column(
+                column, justify="left" if column in ("region server", "zone") else "right"
+            )
+        for server, row in figures["servers"].items():
+            table.add_row(
+                server + ("" if row["alive"] else " (gone)"),
+                row["zone"],
+                _num(row["regions"]),
+                _num(row["requests"]),
+                f"{row['share']:.1%}",
+                _num(row["latency_ms"]["p50"], 3),
+                _num(row["latency_ms"]["p99"], 3),
+            )
+        printed.append(table)
+    for service, cluster in storage["clusters"].items():
+        printed.append(
+            f"HBase {service}: {cluster['servers']} servers live, {cluster['servers_expired']} "
+            f"expired; regions unavailable {cluster['region_unavailable_seconds']:,.1f} "
+            f"region-s; {cluster['splits']:,} splits, {cluster['moves']:,} moves "
+            f"({cluster['balancer_runs']} balancer runs, {cluster['balancer_skipped']} "
+            f"skipped), {cluster['reassigned']:,} regions reassigned"
+        )
+    for client, usage in storage["clients"].items():
+        parts = f", {usage['parts']:,} salted parts" if usage["parts"] else ""
+        printed.append(
+            f"HBase client {client} ({usage['operation']} {usage['table']}): "
+            f"{usage['tries']:,} tries{parts}, {usage['meta_lookups']:,} meta lookups, "
+            f"{usage['not_serving']:,} not serving, {usage['no_replica']:,} without a "
+            f"replica ({usage['requests_no_replica']:,} operations), "
+            f"{usage['retries']:,} retries"
+        )
+    return printed
 
 
 def _stalls_table(services: dict[str, ServiceSummary]) -> Table:
@@ -367,4 +440,60 @@ def compare_table(summaries: list[Summary]) -> Table:
             if all(cell == "-" for cell in cells):
                 continue
             table.add_row(f"{name} {label}", *cells)
+    _compare_storage(table, summaries)
+    _compare_traffic(table, summaries)
     return table
+
+
+def _compare_traffic(table: Table, summaries: list[Summary]) -> None:
+    """Per traffic failure share and p99, when there is more than one traffic."""
+    names = list(summaries[0]["traffic"])
+    if len(names) < 2:
+        return
+    for name in names:
+        shares: list[str] = []
+        p99s: list[str] = []
+        for summary in summaries:
+            figures = summary["traffic"].get(name)
+            if figures is None:
+                shares.append("-")
+                p99s.append("-")
+                continue
+            requests = figures["requests"]
+            total = requests["total"]
+            shares.append(f"{requests['failed'] / total:.2%}" if total else "-")
+            p99s.append(_num(figures["latency_ms"]["p99"], 3))
+        table.add_row(f"{name} failed", *shares)
+        table.add_row(f"{name} p99 ms", *p99s)
+
+
+def _compare_storage(table: Table, summaries: list[Summary]) -> None:
+    """Per HBase table: the spread of regions and load; per cluster: moves, splits,
+    region-seconds unavailable."""
+    first = summaries[0].get("storage")
+    if first is None:
+        return
+    for name in first["tables"]:
+        rows: dict[str, list[str]] = {"regions/server": [], "requests max/mean": []}
+        for summary in summaries:
+            figures = summary.get("storage", {}).get("tables", {}).get(name)
+            if figures is None:
+                rows["regions/server"].append("-")
+                rows["requests max/mean"].append("-")
+                continue
+            low, high = figures["regions_per_server_min"], figures["regions_per_server_max"]
+            rows["regions/server"].append(f"{low}-{high}")
+            rows["requests max/mean"].append(f"{figures['requests_max_over_mean']:.3f}")
+        for label, cells in rows.items():
+            table.add_row(f"table {name} {label}", *cells)
+    for service in first["clusters"]:
+        for label, key in (
+            ("moves", "moves"),
+            ("splits", "splits"),
+            ("unavailable region-s", "region_unavailable_seconds"),
+        ):
+            cells = []
+            for summary in summaries:
+                cluster = summary.get("storage", {}).get("clusters", {}).get(service)
+                cells.append("-" if cluster is None else _num(cluster[key], 1))  # type: ignore[literal-required]
+            table.add_row(f"hbase {service} {label}", *cells)

@@ -31,13 +31,18 @@ from fleetsim.scenario.fields import (
     PositiveDuration,
     PositiveRate,
     ZoneName,
+    did_you_mean,
 )
 from fleetsim.scenario.node import Disk, NodeAgents
 from fleetsim.units import Cpu, Duration, Memory, format_cpu, format_duration, percent_of
 
 __all__ = [
     "DEFAULT_DNS_SEARCHES",
+    "HOSTNAME_LABEL",
     "HPA",
+    "NODE_LABELS",
+    "POOL_LABEL",
+    "ZONE_LABEL",
     "Behavior",
     "Cluster",
     "ColdStart",
@@ -48,6 +53,7 @@ __all__ = [
     "HPAController",
     "IntOrPercent",
     "NodePool",
+    "NodeSelector",
     "Probe",
     "ResourceList",
     "Resources",
@@ -57,6 +63,8 @@ __all__ = [
     "Sidecar",
     "Startup",
     "Strategy",
+    "TopologySpreadConstraint",
+    "TopologySpreadConstraints",
     "events_in_order",
 ]
 
@@ -555,9 +563,86 @@ class NodePool(FileModel):
         return disks
 
 
+# --- where pods may go (core/v1 PodSpec nodeSelector, topologySpreadConstraints) -------
+
+ZONE_LABEL: Final = "topology.kubernetes.io/zone"
+"""The well-known label of a node's zone (``k8s.io/api/core/v1`` ``LabelTopologyZone``)."""
+HOSTNAME_LABEL: Final = "kubernetes.io/hostname"
+"""The well-known label of a node's name (``LabelHostname``); a node here is named
+``<pool>-<index>``, or after its zone when the scenario has no node pools."""
+POOL_LABEL: Final = "cloud.google.com/gke-nodepool"
+"""The label that names a node's pool. Kubernetes has no vendor-neutral one; GKE's is
+taken because a GKE node pool is what ``spec.nodePools`` models: a fixed number of
+identical machines in one zone or spread over the zones (the pool of the unbounded
+nodes of a scenario without pools is ``default``)."""
+NODE_LABELS: Final = (ZONE_LABEL, HOSTNAME_LABEL, POOL_LABEL)
+NODE_LABEL_HINT: Final = "expected a node label the model sets (" + ", ".join(NODE_LABELS) + ")"
+
+
+def _node_selector(selector: dict[str, str]) -> dict[str, str]:
+    for key in selector:
+        if key not in NODE_LABELS:
+            raise FieldProblem(key, NODE_LABEL_HINT + did_you_mean(key, NODE_LABELS))
+    return selector
+
+
+NodeSelector = Annotated[dict[str, str], AfterValidator(_node_selector)]
+"""A pod's ``nodeSelector``: labels a node must carry, among :data:`NODE_LABELS`. Which
+values exist (zones, pools, node names) the spec checks."""
+
+
+class TopologySpreadConstraint(FileModel):
+    """One ``topologySpreadConstraints`` entry (core/v1 TopologySpreadConstraint).
+
+    The ``labelSelector`` is implicit: the service's own pods (every revision, as with
+    no ``matchLabelKeys``). ``whenUnsatisfiable`` defaults to ``DoNotSchedule``, the
+    default the API documents (kubernetes/kubernetes
+    ``staging/src/k8s.io/api/core/v1/types.go``), and ``nodeTaintsPolicy`` to
+    ``Ignore``, what the scheduler does when it is unset
+    (``pkg/scheduler/framework/plugins/podtopologyspread/common.go``). With ``Ignore``,
+    a domain whose nodes are all NotReady (booting, or in a failed zone once the
+    control plane noticed) or cordoned still counts in the skew; ``Honor`` leaves such
+    nodes out (the pod does not tolerate their ``node.kubernetes.io/...:NoSchedule``
+    taints). ``nodeAffinityPolicy`` is always its default ``Honor`` (only nodes that
+    match the pod's ``nodeSelector`` form domains); ``minDomains`` is not modelled.
+    """
+
+    max_skew: Count = Field(ge=1)
+    topology_key: Literal["topology.kubernetes.io/zone", "kubernetes.io/hostname"]
+    when_unsatisfiable: Literal["DoNotSchedule", "ScheduleAnyway"] = "DoNotSchedule"
+    node_taints_policy: Literal["Ignore", "Honor"] = "Ignore"
+
+
+def _one_per_key_and_action(
+    constraints: list[TopologySpreadConstraint],
+) -> list[TopologySpreadConstraint]:
+    """``validateTopologySpreadConstraints`` refuses a repeated (topologyKey,
+    whenUnsatisfiable) pair (``pkg/apis/core/validation/validation.go``)."""
+    seen: set[tuple[str, str]] = set()
+    for index, constraint in enumerate(constraints):
+        pair = (constraint.topology_key, constraint.when_unsatisfiable)
+        if pair in seen:
+            raise FieldProblem(
+                (index, "topologyKey"),
+                "expected each pair of topologyKey and whenUnsatisfiable once "
+                f"(Kubernetes validation): {pair[0]} with {pair[1]} is repeated",
+                value=constraint.topology_key,
+                has_value=True,
+            )
+        seen.add(pair)
+    return constraints
+
+
+TopologySpreadConstraints = Annotated[
+    list[TopologySpreadConstraint], AfterValidator(_one_per_key_and_action)
+]
+
+
 # --- the timeline ------------------------------------------------------------------------
 
-EventAction = Literal["terminate-node", "add-nodes", "release", "set-rate", "scale"]
+EventAction = Literal[
+    "terminate-node", "add-nodes", "release", "set-rate", "scale", "fail-zone", "restore-zone"
+]
 
 # For each action: the fields it requires and those it may take besides.
 _EVENT_FIELDS: Final[dict[str, tuple[tuple[str, ...], tuple[str, ...]]]] = {
@@ -566,6 +651,8 @@ _EVENT_FIELDS: Final[dict[str, tuple[tuple[str, ...], tuple[str, ...]]]] = {
     "release": (("service",), ()),
     "scale": (("service", "replicas"), ()),
     "set-rate": (("traffic", "rate"), ()),
+    "fail-zone": (("zone",), ()),
+    "restore-zone": (("zone",), ()),
 }
 _EVENT_TAKES: Final[dict[str, str]] = {
     "terminate-node": "takes node, or pool with an optional count (default 1)",
@@ -573,8 +660,19 @@ _EVENT_TAKES: Final[dict[str, str]] = {
     "release": "takes service",
     "scale": "takes service and replicas",
     "set-rate": "takes traffic and rate",
+    "fail-zone": "takes zone",
+    "restore-zone": "takes zone",
 }
-_EVENT_PARAMETERS: Final = ("node", "pool", "count", "service", "replicas", "traffic", "rate")
+_EVENT_PARAMETERS: Final = (
+    "node",
+    "pool",
+    "count",
+    "service",
+    "replicas",
+    "traffic",
+    "rate",
+    "zone",
+)
 
 
 class Event(FileModel):
@@ -588,6 +686,10 @@ class Event(FileModel):
     - ``release``: a new version of ``service`` rolls out by its ``strategy``.
     - ``scale``: ``service``'s Deployment is set to ``replicas`` (an HPA may move it again).
     - ``set-rate``: ``traffic`` switches to ``rate``.
+    - ``fail-zone``: every node of ``zone`` loses power and network at once; the control
+      plane notices after ``spec.cluster.nodeMonitorGracePeriod`` and evicts the pods
+      after ``defaultUnreachableTolerationSeconds`` (see :class:`Cluster`).
+    - ``restore-zone``: ``zone``'s nodes are back (each after its pool's ``bootTime``).
 
     ``at`` counts from the start of the run, warm-up included, like load profiles.
     """
@@ -601,6 +703,7 @@ class Event(FileModel):
     replicas: Count | None = Field(default=None, ge=0)
     traffic: str | None = None
     rate: PositiveRate | None = None
+    zone: ZoneName | None = None
 
     @model_validator(mode="after")
     def _check_fields(self) -> Self:
@@ -653,3 +756,24 @@ class Cluster(FileModel):
     scraped; the usage it reports is the rate over this window."""
     image_cached_on_initial_nodes: bool = True
     """Whether the nodes present at the start already hold every service's image."""
+    node_monitor_grace_period: Duration = 50.0
+    """kube-controller-manager ``--node-monitor-grace-period``: how long a node may stop
+    reporting (status or lease) before the node lifecycle controller marks it NotReady
+    (``Ready=Unknown``) and its pods not Ready. 50 s since Kubernetes v1.32 (40 s
+    before; kubernetes/kubernetes PR #126287,
+    ``pkg/controller/nodelifecycle/config/v1alpha1/defaults.go``). The kubelet's last
+    heartbeat is taken as the instant of the failure, and the controller's 5 s
+    ``--node-monitor-period`` is not modelled."""
+    default_unreachable_toleration_seconds: Duration = 300.0
+    """kube-apiserver ``--default-unreachable-toleration-seconds`` (the
+    DefaultTolerationSeconds admission plugin,
+    ``plugin/pkg/admission/defaulttolerationseconds/admission.go``): every pod
+    tolerates the ``node.kubernetes.io/unreachable:NoExecute`` taint this long, so the
+    taint eviction controller (``pkg/controller/tainteviction/taint_eviction.go``)
+    deletes the pods of a node that long after the node was tainted."""
+    node_eviction_rate: PositiveRate = 0.1
+    """kube-controller-manager ``--node-eviction-rate`` (0.1 nodes per second): the
+    nodes of a zone that went NotReady are tainted one after another at this rate
+    (``pkg/controller/nodelifecycle/node_lifecycle_controller.go``, a token bucket
+    of burst 1 per zone). When every zone with nodes is NotReady the controller stops
+    tainting and evicting altogether, as Kubernetes does."""

@@ -42,16 +42,21 @@ from fleetsim.scenario.fields import (
 )
 from fleetsim.scenario.kubernetes import (
     HPA,
+    POOL_LABEL,
+    ZONE_LABEL,
     Cluster,
     ColdStart,
     DNSConfig,
     Event,
     NodePool,
+    NodeSelector,
     Probe,
     Resources,
     Sidecar,
     Startup,
     Strategy,
+    TopologySpreadConstraints,
+    events_in_order,
 )
 from fleetsim.scenario.load_profile import LoadProfileSpec
 from fleetsim.scenario.mesh import (
@@ -64,6 +69,7 @@ from fleetsim.scenario.mesh import (
     RetryBudget,
 )
 from fleetsim.scenario.node import ProcessSpec
+from fleetsim.scenario.storage import Storage, StorageRequest
 from fleetsim.units import Duration, format_cpu, format_duration
 
 __all__ = [
@@ -192,6 +198,12 @@ class Service(FileModel):
     """Settings of the pod's Istio sidecar. Without ``spec.mesh`` only its start-up is
     modelled; with ``spec.mesh`` every pod has one on its data path."""
     dns_config: DNSConfig = Field(default_factory=DNSConfig)
+    node_selector: NodeSelector = Field(default_factory=dict)
+    """The pod's ``nodeSelector``: ``topology.kubernetes.io/zone``,
+    ``kubernetes.io/hostname`` or ``cloud.google.com/gke-nodepool`` (the node's pool)."""
+    topology_spread_constraints: TopologySpreadConstraints = Field(default_factory=list)
+    """The pod's ``topologySpreadConstraints``; none = the scheduler's default spreading
+    (zones, then nodes), as Kubernetes' default constraints."""
     calls: list[Call] = Field(default_factory=list)
     """Calls one request makes to other services after ``serviceTime`` (local work)."""
     call_mode: Literal["sequential", "parallel"] = "sequential"
@@ -273,6 +285,9 @@ class Traffic(FileModel):
     """When the client gives up; None = it waits forever."""
     profile: LoadProfileSpec | None = None
     """How the rate changes over the run; None = constant ``rate``."""
+    storage: StorageRequest | None = None
+    """The operation on a table of ``spec.storage`` (required when ``target`` is a
+    region-server service): an HBase client sends it to the region holding its key."""
 
 
 # --- routes (Istio VirtualService / Envoy route) -----------------------------------
@@ -426,6 +441,8 @@ class Spec(FileModel):
     cluster: Cluster = Field(default_factory=Cluster)
     mesh: Mesh | None = None
     """None = no service mesh on the data path (clients call pods directly)."""
+    storage: Storage | None = None
+    """A sharded storage tier (HBase tables over region-server services); None = none."""
     variants: dict[VariantName, dict[str, Any]] = Field(default_factory=dict)
     """Named patches merged onto ``spec`` (see :mod:`fleetsim.scenario.variants`)."""
 
@@ -463,10 +480,68 @@ class Spec(FileModel):
                 _check_name(("nodePools", index, "zone"), pool.zone, list(self.zones), "spec.zones")
         for index, event in enumerate(self.events):
             self._check_event(index, event)
+        self._check_zone_order()
         for index, service in enumerate(self.services):
             if service.process is not None:
                 self._check_disks(index, service.process)
+            self._check_node_selector(index, service.node_selector)
+        self._check_storage()
         return self
+
+    def _check_storage(self) -> None:
+        """Tables name region-server services; traffic to those names a table."""
+        services = [s.name for s in self.services]
+        tables: dict[str, str] = {}
+        if self.storage is not None:
+            _check_unique("storage", [t.name for t in self.storage.tables], "name")
+            for index, table in enumerate(self.storage.tables):
+                path: FieldPath = ("storage", "tables", index, "regionServers")
+                _check_service(path, table.region_servers, services)
+                tables[table.name] = table.region_servers
+        region_servers = set(tables.values())
+        for index, traffic in enumerate(self.traffic):
+            self._check_storage_traffic(index, traffic, tables, region_servers)
+        for index, service in enumerate(self.services):
+            for call_index, call in enumerate(service.calls):
+                if call.service in region_servers:
+                    raise FieldProblem(
+                        ("services", index, "calls", call_index, "service"),
+                        "expected a service that is not a region server: calls carry no "
+                        "table or row key (send traffic with a storage block instead)",
+                        value=call.service,
+                        has_value=True,
+                    )
+
+    @staticmethod
+    def _check_storage_traffic(
+        index: int, traffic: Traffic, tables: dict[str, str], region_servers: set[str]
+    ) -> None:
+        request = traffic.storage
+        if request is None:
+            if traffic.target in region_servers:
+                raise FieldProblem(
+                    ("traffic", index, "storage"),
+                    f"required field is missing: traffic to the region servers "
+                    f"{traffic.target!r} needs storage (table, operation, keys)",
+                )
+            return
+        if request.table not in tables:
+            listed = ", ".join(tables) if tables else "none: spec.storage is not set"
+            raise FieldProblem(
+                ("traffic", index, "storage", "table"),
+                f"expected a table in spec.storage.tables ({listed})"
+                + did_you_mean(request.table, tables),
+                value=request.table,
+                has_value=True,
+            )
+        if traffic.target != tables[request.table]:
+            raise FieldProblem(
+                ("traffic", index, "target"),
+                f"expected {tables[request.table]!r}, the region servers of table "
+                f"{request.table!r}",
+                value=traffic.target,
+                has_value=True,
+            )
 
     def _check_disks(self, index: int, process: ProcessSpec) -> None:
         """A process writes to a disk by name: every node pool must have that disk."""
@@ -510,6 +585,53 @@ class Spec(FileModel):
                 )
         if event.node is not None:
             self._check_node(("events", index, "node"), event.node)
+        if event.zone is not None:
+            _check_name(("events", index, "zone"), event.zone, list(self.zones), "spec.zones")
+
+    def _check_zone_order(self) -> None:
+        """In ``at`` order, a zone fails only while up and is restored only while down."""
+        down: dict[str, float] = {}
+        position = {id(event): index for index, event in enumerate(self.events)}
+        for event in events_in_order(self.events):
+            zone = event.zone
+            if zone is None:
+                continue
+            index = position[id(event)]
+            if event.action == "fail-zone" and zone in down:
+                raise FieldProblem(
+                    ("events", index, "zone"),
+                    f"expected a zone that is up: fail-zone at {format_duration(event.at)} "
+                    f"fails {zone!r} again, already failed at {format_duration(down[zone])} "
+                    "(restore-zone it first)",
+                    value=zone,
+                    has_value=True,
+                )
+            if event.action == "restore-zone" and zone not in down:
+                raise FieldProblem(
+                    ("events", index, "zone"),
+                    f"expected a zone that an earlier fail-zone failed: {zone!r} is up at "
+                    f"{format_duration(event.at)} (no fail-zone of it before, by at)",
+                    value=zone,
+                    has_value=True,
+                )
+            if event.action == "fail-zone":
+                down[zone] = event.at
+            else:
+                down.pop(zone)
+
+    def _check_node_selector(self, index: int, selector: dict[str, str]) -> None:
+        """Each value must name a zone, a pool or a node that the scenario has."""
+        for key, value in selector.items():
+            path: FieldPath = ("services", index, "nodeSelector", key)
+            if key == ZONE_LABEL:
+                _check_name(path, value, list(self.zones), "spec.zones")
+            elif key == POOL_LABEL:
+                _check_name(path, value, [p.name for p in self.node_pools], "spec.nodePools")
+            elif self.node_pools:
+                self._check_node(path, value)
+            else:
+                where = "spec.zones, the nodes' names without spec.nodePools"
+                _check_name(path, value, list(self.zones), where)
 
     def _check_node(self, path: FieldPath, node: str) -> None:
         """A node is ``<pool>-<index>``: one present at the start, or one add-nodes adds."""

@@ -30,6 +30,7 @@ MERGE_KEYS: Final[dict[tuple[str, ...], str]] = {
     ("nodePools",): "name",
     ("nodePools", "disks"): "name",
     ("services", "calls"): "service",
+    ("storage", "tables"): "name",
 }
 """Merge key of each list of named objects, by its field path within ``spec``
 (keys only, no indices), like ``patchMergeKey`` in the Kubernetes API types."""

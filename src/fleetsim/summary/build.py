@@ -34,8 +34,10 @@ from fleetsim.summary.model import (
     StallBlock,
     Summary,
     Tail,
+    TrafficFigures,
     ZoneShare,
 )
+from fleetsim.summary.storage import storage_figures
 
 if TYPE_CHECKING:
     from fleetsim.dataplane.service import Service
@@ -45,6 +47,7 @@ if TYPE_CHECKING:
     from fleetsim.metrics.events import EventLog, ReplicaHistory
     from fleetsim.node.stalls import StallCounter
     from fleetsim.scenario.schema import Spec
+    from fleetsim.storage.tier import StorageTier
     from fleetsim.summary.collector import Collector
     from fleetsim.summary.sidecars import ProxyFigures
 
@@ -61,8 +64,10 @@ class SummaryBuilder:
         collector: Collector,
         events: EventLog,
         proxy_figures: ProxyFigures | None,
+        storage: StorageTier | None = None,
     ) -> None:
         self.spec = spec
+        self.storage = storage
         self.services = services
         self.routes = routes
         self.cluster = cluster
@@ -89,6 +94,18 @@ class SummaryBuilder:
         self._retries_at_start = {n: r.retry_count for n, r in self.routes.items()}
         if self.proxy_figures is not None:
             self.proxy_figures.start_window()
+        if self.storage is not None:
+            self.storage.start_window()
+
+    def _storage_retries(self, name: str) -> int:
+        """Retries of the HBase clients whose tables ``name``'s pods serve (window)."""
+        if self.storage is None:
+            return 0
+        return sum(
+            client.retries
+            for client in self.storage.clients.values()
+            if client.table.spec.region_servers == name
+        )
 
     def window_received(self, pod: Pod) -> int:
         """Attempts that reached ``pod`` in the measured window (by arrival)."""
@@ -158,10 +175,27 @@ class SummaryBuilder:
             tail=self._tail(client_latency),
             services=services,
             events_by_kind=self.events.summary(),
+            traffic={
+                name: TrafficFigures(
+                    requests=Requests(
+                        total=totals.succeeded + totals.failed,
+                        succeeded=totals.succeeded,
+                        failed=totals.failed,
+                        timed_out=totals.timed_out,
+                        rejected=totals.rejected,
+                        errored=totals.errored,
+                        unavailable=totals.unavailable,
+                    ),
+                    latency_ms=latency_block(totals.latency, ["p50", "p99"]),
+                )
+                for name, totals in self.collector.traffic_totals.items()
+            },
         )
         nodes = self._nodes()
         if nodes:
             summary["nodes"] = nodes
+        if self.storage is not None:
+            summary["storage"] = storage_figures(self.storage)
         return summary
 
     def _tail(self, latency: Accumulator) -> Tail:
@@ -263,7 +297,9 @@ class SummaryBuilder:
             failed=totals.errors + totals.rejected + totals.unavailable,
             rejected=totals.rejected,
             unavailable=totals.unavailable,
-            retries=self.routes[name].retry_count - self._retries_at_start.get(name, 0),
+            retries=self.routes[name].retry_count
+            - self._retries_at_start.get(name, 0)
+            + self._storage_retries(name),
             utilization=totals.busy_area / totals.capacity_area if totals.capacity_area else 0.0,
             in_flight_mean=totals.in_system_area / self.spec.duration,
             latency_ms=latency_block(totals.latency, ["p50", "p90", "p99", "p999"]),

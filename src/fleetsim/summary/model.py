@@ -192,6 +192,70 @@ class ServiceSummary(TypedDict):
     stalls: NotRequired[dict[str, StallBlock]]
 
 
+class RegionServerFigures(TypedDict):
+    zone: str
+    alive: bool
+    regions: int
+    requests: int
+    share: float
+    latency_ms: LatencyBlock
+
+
+class HottestRegion(TypedDict):
+    region: str
+    share: float
+
+
+class TableFigures(TypedDict):
+    region_servers: str
+    regions: int
+    requests: int
+    regions_per_server_min: int
+    regions_per_server_max: int
+    requests_max_over_mean: float
+    requests_cv: float
+    hottest_region: HottestRegion
+    servers: dict[str, RegionServerFigures]
+
+
+class StorageClusterFigures(TypedDict):
+    servers: int
+    servers_expired: int
+    regions_in_transition: int
+    region_unavailable_seconds: float
+    moves: int
+    splits: int
+    reassigned: int
+    balancer_runs: int
+    balancer_skipped: int
+
+
+class StorageClientFigures(TypedDict):
+    table: str
+    operation: str
+    tries: int
+    parts: int
+    meta_lookups: int
+    not_serving: int
+    no_replica: int
+    requests_no_replica: int
+    failed_no_replica: int
+    retries: int
+
+
+class StorageFigures(TypedDict):
+    tables: dict[str, TableFigures]
+    clusters: dict[str, StorageClusterFigures]
+    clients: dict[str, StorageClientFigures]
+
+
+class TrafficFigures(TypedDict):
+    """One client population's requests by outcome in the window, and its latency."""
+
+    requests: Requests
+    latency_ms: LatencyBlock
+
+
 class Summary(TypedDict):
     scenario: str
     variant: str
@@ -208,4 +272,6 @@ class Summary(TypedDict):
     tail: Tail
     services: dict[str, ServiceSummary]
     events_by_kind: dict[str, int]
+    traffic: dict[str, TrafficFigures]
     nodes: NotRequired[dict[str, PoolFigures]]
+    storage: NotRequired[StorageFigures]

@@ -1,0 +1,13 @@
+"""A sharded storage tier, named as HBase names things.
+
+- ``row_keys.py``: where row keys sit in a table's key space (salt buckets, hashed and
+  time-ordered keys) and how a client draws them (uniform, Zipf, sequential);
+- ``region.py``: regions (key ranges, their state and replicas) and region servers;
+- ``table.py``: a table's regions in key order, pre-split and split;
+- ``placement.py``: where a region's data replicas live (zones as HDFS racks);
+- ``split_policy.py``: ``SteppingSplitPolicy``;
+- ``balancer.py``: ``StochasticLoadBalancer``;
+- ``master.py``: the HMaster: servers, assignment, crash recovery, splits, balancing;
+- ``client.py``: the HBase client: region-location cache, retries, salted fan-out;
+- ``tier.py``: builds the tier of a scenario and wires it to the cluster.
+"""

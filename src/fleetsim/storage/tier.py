@@ -1,0 +1,72 @@
+"""The storage tier of one run: its tables, one master per region-server service, and
+one client per traffic that targets a table."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from fleetsim.storage.client import HBaseClient
+from fleetsim.storage.master import HMaster
+from fleetsim.storage.table import Table
+
+if TYPE_CHECKING:
+    from fleetsim.engine.environment import Environment
+    from fleetsim.engine.random import RandomStreams
+    from fleetsim.scenario.schema import Spec
+
+
+class StorageTier:
+    """Tables, masters and clients built from ``spec.storage`` and the traffic."""
+
+    def __init__(self, env: Environment, streams: RandomStreams, spec: Spec) -> None:
+        storage = spec.storage
+        assert storage is not None
+        self.tables = {table.name: Table(table) for table in storage.tables}
+        services = list(dict.fromkeys(table.region_servers for table in storage.tables))
+        self.masters = {
+            service: HMaster(
+                env,
+                streams,
+                storage,
+                service,
+                [t for t in self.tables.values() if t.spec.region_servers == service],
+                spec.zones,
+            )
+            for service in services
+        }
+        self.clients: dict[str, HBaseClient] = {}
+        for traffic in spec.traffic:
+            if traffic.storage is None:
+                continue
+            table = self.tables[traffic.storage.table]
+            master = self.masters[table.spec.region_servers]
+            self.clients[traffic.name] = HBaseClient(
+                env, streams, traffic, table, master, storage.client
+            )
+
+    def start(self) -> None:
+        for master in self.masters.values():
+            master.start()
+
+    def zone_changed(self, zone: str, up: bool) -> None:
+        for master in self.masters.values():
+            master.zone_changed(zone, up)
+
+    def start_window(self) -> None:
+        for master in self.masters.values():
+            master.start_window()
+        for client in self.clients.values():
+            client.start_window()
+        for table in self.tables.values():
+            table.retired.clear()
+            for region in table.regions:
+                region.requests = 0
+        for master in self.masters.values():
+            for server in master.known:
+                server.requests = 0
+                server.table_requests.clear()
+                server.latency.reset()
+
+    def finish(self) -> None:
+        for master in self.masters.values():
+            master.finish()
