@@ -83,6 +83,8 @@ class Simulation:
         self.sources = [self._source(t) for t in self.spec.traffic]
         if self.storage is not None:
             self.cluster.zone_listeners.append(self.storage.zone_changed)
+            self.storage.restart_app = self._restart_app
+            self.cluster.event_handlers["rolling-restart"] = self.storage.rolling_restart
         self.collector = Collector(
             self.env,
             self.streams,
@@ -101,6 +103,9 @@ class Simulation:
             self.proxy_figures,
             self.storage,
         )
+
+    def _restart_app(self, service: str, pod: str, graceful: bool) -> None:
+        self.cluster.restart_app(service, pod, graceful=graceful)
 
     def _endpoint_subscribers(self) -> dict[str, EndpointSubscriber]:
         """Who hears each service's ready pods: its clients' routes (or istiod's push),

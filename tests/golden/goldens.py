@@ -53,6 +53,7 @@ GOLDEN_RUNS = [
     GoldenRun("tests/golden/tours/node-tour.yaml"),
     GoldenRun("scenarios/hbase-region-imbalance.yaml", duration="10s", warmup="2s"),
     GoldenRun("scenarios/zone-failure-placement.yaml", duration="4m", warmup="30s"),
+    GoldenRun("scenarios/hbase-rolling-restart.yaml", duration="3m", warmup="30s"),
 ]
 
 

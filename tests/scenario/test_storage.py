@@ -202,3 +202,52 @@ def test_region_servers_are_reached_only_through_a_table(
     error = scenario_error(file)
     assert error.path == path
     assert phrase in error.expected
+
+
+@pytest.mark.parametrize(
+    ("event", "path", "phrase"),
+    [
+        (
+            "{at: 1m, action: rolling-restart, service: api, method: naive}",
+            "spec.events[0].service",
+            "expected the region servers of a table in spec.storage (rs)",
+        ),
+        (
+            "{at: 1m, action: rolling-restart, service: rs}",
+            "spec.events[0].method",
+            "required field is missing: rolling-restart takes service (region servers) and method",
+        ),
+        (
+            "{at: 1m, action: rolling-restart, service: rs, method: gentle}",
+            "spec.events[0].method",
+            "expected one of",
+        ),
+        (
+            "{at: 1m, action: scale, service: rs, replicas: 3, cooldown: 10s}",
+            "spec.events[0].cooldown",
+            "not a field of scale",
+        ),
+    ],
+    ids=["not-region-servers", "no-method", "bad-method", "cooldown-elsewhere"],
+)
+def test_a_rolling_restart_names_region_servers_and_a_method(
+    tmp_path: Path, event: str, path: str, phrase: str
+) -> None:
+    text = FULL.replace("  variants:\n", f"  events:\n    - {event}\n  variants:\n")
+    file = tmp_path / "s.yaml"
+    file.write_text(text, encoding="utf-8")
+    error = scenario_error(file)
+    assert error.path == path
+    assert phrase in error.expected
+
+
+def test_a_rolling_restart_loads_with_its_defaults(tmp_path: Path) -> None:
+    text = FULL.replace(
+        "  variants:\n",
+        "  events:\n    - {at: 1m, action: rolling-restart, service: rs, method: graceful,"
+        " maxThreads: 2}\n  variants:\n",
+    )
+    file = tmp_path / "s.yaml"
+    file.write_text(text, encoding="utf-8")
+    (event,) = load_scenario(file).scenario.spec.events
+    assert (event.method, event.max_threads, event.cooldown) == ("graceful", 2, None)

@@ -72,6 +72,8 @@ class Cluster:
         self.nodes: list[Node] = []
         self.zones_down: set[str] = set()
         self.zone_listeners: list[Callable[[str, bool], None]] = []
+        # Timeline actions another room carries out (a storage tier's rolling restart).
+        self.event_handlers: dict[str, Callable[[Event], None]] = {}
         self.node_lifecycle = NodeLifecycle(self)
         self.scheduler = Scheduler(self)
         self.kubelet = Kubelet(self)
@@ -158,6 +160,8 @@ class Cluster:
         elif action == "restore-zone":
             assert event.zone is not None
             self.node_lifecycle.restore_zone(event.zone)
+        else:
+            self.event_handlers[action](event)
 
     def _nodes_to_terminate(self, event: Event) -> list[Node]:
         if event.node is not None:
@@ -169,6 +173,13 @@ class Cluster:
             if node.pool == event.pool and not node.terminated and not node.cordoned
         ]
         return live[: event.count or 1]
+
+    def restart_app(self, service: str, pod_name: str, *, graceful: bool) -> None:
+        """Restart the app of ``service``'s pod ``pod_name`` (an operator's act)."""
+        for pod in self.deployments[service].pods:
+            if pod.name == pod_name and not pod.deleted:
+                self.kubelet.restart_app(pod, graceful=graceful)
+                return
 
     def pods(self) -> list[Pod]:
         return [pod for deployment in self.deployments.values() for pod in deployment.pods]

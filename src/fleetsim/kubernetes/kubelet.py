@@ -317,6 +317,46 @@ class Kubelet:
         self.update_ready(pod)
         self.env.schedule(delay, self._restart, (pod, pod.generation))
 
+    def restart_app(self, pod: Pod, *, graceful: bool) -> None:
+        """An operator restarts the app's process (not a crash: no back-off).
+
+        ``graceful``: SIGTERM, the app finishes what it holds (at most the grace period),
+        then starts again; otherwise it is killed at once (what it held is reset) and
+        starts again. The new process is cold and Ready after its probes, as after any
+        start.
+        """
+        container = pod.container
+        if container is None or pod.deleting:
+            return
+        self.events.record("app_restart", pod.service_name)
+        if not graceful:
+            self._stop_container(pod, kill=True)
+            self._restarting(pod)
+            return
+        container.stop_accepting()
+        self.update_ready(pod)
+        deadline = self.env.now + pod.deployment.spec.termination_grace_period_seconds
+        self._drain_then_restart((pod, pod.generation, deadline))
+
+    def _drain_then_restart(self, argument: tuple[Pod, int, float]) -> None:
+        pod, generation, deadline = argument
+        container = pod.container
+        if pod.generation != generation or pod.deleting or container is None:
+            return
+        now = self.env.now
+        if not container.idle and now < deadline:
+            wake = min(now + DRAIN_POLL_INTERVAL, deadline)
+            self.env.schedule_at(wake, self._drain_then_restart, argument)
+            return
+        self._stop_container(pod, kill=not container.idle)
+        self._restarting(pod)
+
+    def _restarting(self, pod: Pod) -> None:
+        pod.app_ready = False
+        pod.started = False
+        self.update_ready(pod)
+        self.start_app(pod)
+
     def _restart(self, argument: tuple[Pod, int]) -> None:
         pod, generation = argument
         if pod.generation != generation or pod.deleting:

@@ -641,7 +641,14 @@ TopologySpreadConstraints = Annotated[
 # --- the timeline ------------------------------------------------------------------------
 
 EventAction = Literal[
-    "terminate-node", "add-nodes", "release", "set-rate", "scale", "fail-zone", "restore-zone"
+    "terminate-node",
+    "add-nodes",
+    "release",
+    "set-rate",
+    "scale",
+    "fail-zone",
+    "restore-zone",
+    "rolling-restart",
 ]
 
 # For each action: the fields it requires and those it may take besides.
@@ -653,6 +660,7 @@ _EVENT_FIELDS: Final[dict[str, tuple[tuple[str, ...], tuple[str, ...]]]] = {
     "set-rate": (("traffic", "rate"), ()),
     "fail-zone": (("zone",), ()),
     "restore-zone": (("zone",), ()),
+    "rolling-restart": (("service", "method"), ("cooldown", "max_threads")),
 }
 _EVENT_TAKES: Final[dict[str, str]] = {
     "terminate-node": "takes node, or pool with an optional count (default 1)",
@@ -662,6 +670,8 @@ _EVENT_TAKES: Final[dict[str, str]] = {
     "set-rate": "takes traffic and rate",
     "fail-zone": "takes zone",
     "restore-zone": "takes zone",
+    "rolling-restart": "takes service (region servers) and method, optionally cooldown "
+    "and maxThreads",
 }
 _EVENT_PARAMETERS: Final = (
     "node",
@@ -672,6 +682,9 @@ _EVENT_PARAMETERS: Final = (
     "traffic",
     "rate",
     "zone",
+    "method",
+    "cooldown",
+    "max_threads",
 )
 
 
@@ -690,6 +703,12 @@ class Event(FileModel):
       plane notices after ``spec.cluster.nodeMonitorGracePeriod`` and evicts the pods
       after ``defaultUnreachableTolerationSeconds`` (see :class:`Cluster`).
     - ``restore-zone``: ``zone``'s nodes are back (each after its pool's ``bootTime``).
+    - ``rolling-restart``: every region server of ``service`` (a table's
+      ``regionServers``) is restarted in turn, ``cooldown`` apart. ``method: naive``
+      kills and restarts each; ``graceful`` is ``graceful_stop.sh``: the balancer off,
+      the regions moved off by the region mover (``maxThreads`` at a time, each
+      acknowledged open before the next), a clean stop and start, the regions moved
+      back (see :mod:`fleetsim.storage.rolling_restart`).
 
     ``at`` counts from the start of the run, warm-up included, like load profiles.
     """
@@ -704,6 +723,11 @@ class Event(FileModel):
     traffic: str | None = None
     rate: PositiveRate | None = None
     zone: ZoneName | None = None
+    method: Literal["naive", "graceful"] | None = None
+    cooldown: Duration | None = None
+    """rolling-restart: the wait after one server is back before the next (default 0)."""
+    max_threads: Count | None = Field(default=None, ge=1, le=1000)
+    """rolling-restart: the region mover's ``--maxthreads`` (default 1)."""
 
     @model_validator(mode="after")
     def _check_fields(self) -> Self:

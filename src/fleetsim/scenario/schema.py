@@ -571,6 +571,8 @@ class Spec(FileModel):
             _check_service(
                 ("events", index, "service"), event.service, [s.name for s in self.services]
             )
+        if event.action == "rolling-restart":
+            self._check_rolling_restart(index, event)
         if event.traffic is not None:
             traffic = {t.name: t for t in self.traffic}
             _check_name(("events", index, "traffic"), event.traffic, list(traffic), "spec.traffic")
@@ -632,6 +634,23 @@ class Spec(FileModel):
             else:
                 where = "spec.zones, the nodes' names without spec.nodePools"
                 _check_name(path, value, list(self.zones), where)
+
+    def _check_rolling_restart(self, index: int, event: Event) -> None:
+        """A rolling restart moves regions: its service must serve a table."""
+        servers = (
+            list(dict.fromkeys(t.region_servers for t in self.storage.tables))
+            if self.storage is not None
+            else []
+        )
+        if event.service is not None and event.service not in servers:
+            listed = ", ".join(servers) if servers else "none: spec.storage is not set"
+            raise FieldProblem(
+                ("events", index, "service"),
+                f"expected the region servers of a table in spec.storage ({listed})"
+                + did_you_mean(event.service, servers),
+                value=event.service,
+                has_value=True,
+            )
 
     def _check_node(self, path: FieldPath, node: str) -> None:
         """A node is ``<pool>-<index>``: one present at the start, or one add-nodes adds."""

@@ -9,5 +9,6 @@
 - ``balancer.py``: ``StochasticLoadBalancer``;
 - ``master.py``: the HMaster: servers, assignment, crash recovery, splits, balancing;
 - ``client.py``: the HBase client: region-location cache, retries, salted fan-out;
+- ``rolling_restart.py``: restarting every region server, naively or as ``graceful_stop.sh``;
 - ``tier.py``: builds the tier of a scenario and wires it to the cluster.
 """

@@ -75,6 +75,7 @@ class HMaster:
         self.zones_down: set[str] = set()
         self.waiting: list[Region] = []  # offline, for want of a server or a replica
         self.started = False
+        self.balancer_on = spec.balancer.enabled  # the balance switch (graceful_stop turns it off)
         # Counters of the measured window.
         self.moves = 0
         self.splits = 0
@@ -96,6 +97,10 @@ class HMaster:
                 self._register(container)
 
     def _register(self, container: AppContainer) -> None:
+        # A new instance on the host of a live one: the old one is dead, whatever its
+        # ZooKeeper session says (ServerManager.checkAndRecordNewServer: "looks stale").
+        for stale in [s for s in self.servers if s.pod == container.name]:
+            self._expire(stale, crashed=True)
         self._start_codes += 1
         server = RegionServer(container, container.name, self._start_codes)
         self._by_container[container] = server
@@ -246,7 +251,9 @@ class HMaster:
     # --- balancing ---------------------------------------------------------------------
 
     def _balance(self, _: float) -> None:
-        if any(region.state == IN_TRANSITION for table in self.tables for region in table.regions):
+        if not self.balancer_on:
+            return
+        if self.in_transition:
             self.balancer_skipped += 1
             return
         servers = list(self.servers)
@@ -295,6 +302,19 @@ class HMaster:
 
     def server_of(self, container: AppContainer) -> RegionServer | None:
         return self._by_container.get(container)
+
+    def live_server(self, pod: str) -> RegionServer | None:
+        """The live region server on ``pod``, if any."""
+        for server in self.servers:
+            if server.pod == pod:
+                return server
+        return None
+
+    @property
+    def in_transition(self) -> bool:
+        return any(
+            region.state == IN_TRANSITION for table in self.tables for region in table.regions
+        )
 
 
 def _available(region: Region) -> bool:

@@ -3,16 +3,22 @@ one client per traffic that targets a table."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from fleetsim.storage.client import HBaseClient
 from fleetsim.storage.master import HMaster
+from fleetsim.storage.rolling_restart import RollingRestart
 from fleetsim.storage.table import Table
 
 if TYPE_CHECKING:
     from fleetsim.engine.environment import Environment
     from fleetsim.engine.random import RandomStreams
+    from fleetsim.scenario.kubernetes import Event
     from fleetsim.scenario.schema import Spec
+
+RestartApp = Callable[[str, str, bool], None]
+"""``(service, pod, graceful)``: the cluster restarts that pod's app."""
 
 
 class StorageTier:
@@ -21,6 +27,9 @@ class StorageTier:
     def __init__(self, env: Environment, streams: RandomStreams, spec: Spec) -> None:
         storage = spec.storage
         assert storage is not None
+        self.env = env
+        self.restart_app: RestartApp | None = None
+        self.rolling_restarts: dict[str, list[RollingRestart]] = {}
         self.tables = {table.name: Table(table) for table in storage.tables}
         services = list(dict.fromkeys(table.region_servers for table in storage.tables))
         self.masters = {
@@ -43,6 +52,26 @@ class StorageTier:
             self.clients[traffic.name] = HBaseClient(
                 env, streams, traffic, table, master, storage.client
             )
+
+    def rolling_restart(self, event: Event) -> None:
+        """A ``rolling-restart`` event: restart every region server of its service."""
+        assert event.service is not None and self.restart_app is not None
+        service = event.service
+        restart_app = self.restart_app
+
+        def restart(pod: str, graceful: bool) -> None:
+            restart_app(service, pod, graceful)
+
+        procedure = RollingRestart(
+            self.env,
+            self.masters[service],
+            restart,
+            graceful=event.method == "graceful",
+            cooldown=event.cooldown or 0.0,
+            max_threads=event.max_threads or 1,
+        )
+        self.rolling_restarts.setdefault(service, []).append(procedure)
+        procedure.start()
 
     def start(self) -> None:
         for master in self.masters.values():

@@ -218,6 +218,14 @@ class TableFigures(TypedDict):
     servers: dict[str, RegionServerFigures]
 
 
+class RollingRestartFigures(TypedDict):
+    method: str
+    started_s: float
+    finished_s: float | None
+    seconds: float | None
+    servers: int
+
+
 class StorageClusterFigures(TypedDict):
     servers: int
     servers_expired: int
@@ -228,6 +236,7 @@ class StorageClusterFigures(TypedDict):
     reassigned: int
     balancer_runs: int
     balancer_skipped: int
+    rolling_restarts: list[RollingRestartFigures]
 
 
 class StorageClientFigures(TypedDict):

@@ -20,6 +20,7 @@ from fleetsim.summary.collector import latency_block, spread
 from fleetsim.summary.model import (
     HottestRegion,
     RegionServerFigures,
+    RollingRestartFigures,
     StorageClientFigures,
     StorageClusterFigures,
     StorageFigures,
@@ -29,6 +30,7 @@ from fleetsim.summary.model import (
 if TYPE_CHECKING:
     from fleetsim.storage.master import HMaster
     from fleetsim.storage.region import RegionServer
+    from fleetsim.storage.rolling_restart import RollingRestart
     from fleetsim.storage.table import Table
     from fleetsim.storage.tier import StorageTier
 
@@ -37,7 +39,10 @@ def storage_figures(tier: StorageTier) -> StorageFigures:
     tier.finish()
     return StorageFigures(
         tables={name: _table(table, tier) for name, table in tier.tables.items()},
-        clusters={name: _cluster(master) for name, master in tier.masters.items()},
+        clusters={
+            name: _cluster(master, tier.rolling_restarts.get(name, []))
+            for name, master in tier.masters.items()
+        },
         clients={
             name: StorageClientFigures(
                 table=client.table.name,
@@ -104,7 +109,7 @@ def _server(server: RegionServer, table: Table, requests: int, total: int) -> Re
     )
 
 
-def _cluster(master: HMaster) -> StorageClusterFigures:
+def _cluster(master: HMaster, restarts: list[RollingRestart]) -> StorageClusterFigures:
     return StorageClusterFigures(
         servers=len(master.servers),
         servers_expired=master.servers_expired,
@@ -120,4 +125,16 @@ def _cluster(master: HMaster) -> StorageClusterFigures:
         reassigned=master.reassigned,
         balancer_runs=master.balancer_runs,
         balancer_skipped=master.balancer_skipped,
+        rolling_restarts=[
+            RollingRestartFigures(
+                method="graceful" if restart.graceful else "naive",
+                started_s=round(restart.started_at, 3),
+                finished_s=None if restart.finished_at is None else round(restart.finished_at, 3),
+                seconds=None
+                if restart.finished_at is None
+                else round(restart.finished_at - restart.started_at, 3),
+                servers=restart.servers_restarted,
+            )
+            for restart in restarts
+        ],
     )
