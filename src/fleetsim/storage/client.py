@@ -317,6 +317,9 @@ class HBaseClient:
         operation.source.fail(operation, status)
 
     def _retry(self, operation: StorageOperation) -> None:
+        source = operation.source
+        if isinstance(source, SaltedRead) and source.parent.done:
+            operation.done = True  # its read ended (the client gave up): no more tries
         if not operation.done:
             operation.region = None
             operation.server = None
