@@ -31,6 +31,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from fleetsim.dataplane.container import AppContainer
 from fleetsim.dataplane.request import RESET
 from fleetsim.storage.balancer import StochasticLoadBalancer
 from fleetsim.storage.placement import reachable, replica_zones
@@ -38,7 +39,6 @@ from fleetsim.storage.region import IN_TRANSITION, OPEN, RETIRED, Region, Region
 from fleetsim.storage.split_policy import split_size
 
 if TYPE_CHECKING:
-    from fleetsim.dataplane.container import AppContainer
     from fleetsim.dataplane.protocols import Host
     from fleetsim.engine.environment import Environment
     from fleetsim.engine.random import RandomStreams
@@ -92,9 +92,8 @@ class HMaster:
     def set_endpoints(self, endpoints: Sequence[Host]) -> None:
         """The service's Ready pods: any container not seen before is a new server."""
         for host in endpoints:
-            container: AppContainer = host  # type: ignore[assignment]
-            if container not in self._by_container:
-                self._register(container)
+            if isinstance(host, AppContainer) and host not in self._by_container:
+                self._register(host)
 
     def _register(self, container: AppContainer) -> None:
         # A new instance on the host of a live one: the old one is dead, whatever its
