@@ -84,6 +84,7 @@ class Simulation:
         if self.storage is not None:
             self.cluster.zone_listeners.append(self.storage.zone_changed)
             self.storage.restart_app = self._restart_app
+            self.storage.crash_app = self.cluster.crash_app
             self.cluster.event_handlers["rolling-restart"] = self.storage.rolling_restart
         self.collector = Collector(
             self.env,

@@ -181,5 +181,13 @@ class Cluster:
                 self.kubelet.restart_app(pod, graceful=graceful)
                 return
 
+    def crash_app(self, service: str, pod_name: str) -> None:
+        """The app of ``service``'s pod ``pod_name`` exits on its own (it aborted): the
+        kubelet restarts it after the crash-loop back-off."""
+        for pod in self.deployments[service].pods:
+            if pod.name == pod_name and not pod.deleted:
+                self.kubelet.restart_container(pod, "aborted")
+                return
+
     def pods(self) -> list[Pod]:
         return [pod for deployment in self.deployments.values() for pod in deployment.pods]

@@ -7,11 +7,13 @@ ZooKeeper watch, evaluated every ``livenessCheckInterval``:
 
 - a server stopped cleanly (SIGTERM: it closes its regions and deletes its znode) is
   expired at once, and its regions reopen elsewhere after ``regionOpenTime``;
-- a server that died or became unreachable (killed, its node's zone failed) keeps its
-  ZooKeeper session until ``zookeeper.session.timeout`` (90 s) passes without a
-  heartbeat; then ``ServerCrashProcedure`` splits its write-ahead log
-  (``walSplitTime``) and assigns its regions (``apache/hbase`` ``hbase-server/src/main/
-  java/org/apache/hadoop/hbase/master/procedure/ServerCrashProcedure.java``).
+- a server that died, became unreachable (killed, its node's zone failed) or froze (a
+  stop-the-world pause) keeps its ZooKeeper session until ``zookeeper.session.timeout``
+  (90 s) passes without a heartbeat (a frozen server expired so aborts when it thaws,
+  ``YouAreDeadException``, and its pod's app is restarted as after a crash); then
+  ``ServerCrashProcedure`` splits its write-ahead log (``walSplitTime``) and assigns
+  its regions (``apache/hbase`` ``hbase-server/src/main/java/org/apache/hadoop/hbase/
+  master/procedure/ServerCrashProcedure.java``).
 
 Regions are assigned round-robin at the start, in one pass over the tables' regions
 from a random first server, as HBase's bulk assignment does
@@ -28,7 +30,7 @@ transition (HBase skips a run then); each move takes its region offline for
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from fleetsim.dataplane.container import AppContainer
@@ -76,6 +78,9 @@ class HMaster:
         self.waiting: list[Region] = []  # offline, for want of a server or a replica
         self.started = False
         self.balancer_on = spec.balancer.enabled  # the balance switch (graceful_stop turns it off)
+        self._aborting: list[RegionServer] = []  # expired while frozen: abort when thawed
+        self.abort: Callable[[str], None] | None = None  # the cluster crashes a pod's app
+        self.aborted = 0
         # Counters of the measured window.
         self.moves = 0
         self.splits = 0
@@ -139,18 +144,36 @@ class HMaster:
         region.reachable = reachable(region.replica_zones, self.zones_down)
 
     def _watch(self, now: float) -> None:
-        """The ZooKeeper watch: expire servers whose session ended."""
+        """The ZooKeeper watch: expire servers whose session ended.
+
+        A server stops heartbeating when it dies, is lost, or freezes (a stop-the-world
+        pause). A pause that ends within the session timeout is forgiven; one that
+        outlasts it gets the server expired and its regions reassigned, and when it
+        thaws it learns it is dead (``YouAreDeadException``) and aborts.
+        """
         timeout = self.master.zookeeper_session_timeout
         for server in list(self.servers):
             container = server.container
-            if container.lost or container.finish_status == RESET:
+            dead = container.lost or container.finish_status == RESET
+            frozen = not dead and now < container.frozen_until
+            if dead or frozen:
                 if server.dead_since is None:
-                    server.dead_since = now
+                    server.dead_since = container.frozen_from if frozen else now
                     self._recount()
-                elif now - server.dead_since >= timeout:
+                if now - server.dead_since >= timeout:
                     self._expire(server, crashed=True)
+                    if frozen:
+                        self._aborting.append(server)
+            elif server.dead_since is not None:
+                server.dead_since = None  # the pause ended in time: the session lives
             elif not container.accepting and not container.paused:
                 self._expire(server, crashed=False)
+        for server in list(self._aborting):
+            if now >= server.container.frozen_until:
+                self._aborting.remove(server)
+                self.aborted += 1
+                if self.abort is not None:
+                    self.abort(server.pod)
 
     def _expire(self, server: RegionServer, *, crashed: bool) -> None:
         server.alive = False
@@ -293,7 +316,7 @@ class HMaster:
     def start_window(self) -> None:
         self._recount()
         self.unavailable_seconds = 0.0
-        self.moves = self.splits = self.reassigned = self.servers_expired = 0
+        self.moves = self.splits = self.reassigned = self.servers_expired = self.aborted = 0
         self.balancer_runs = self.balancer_skipped = 0
 
     def finish(self) -> None:

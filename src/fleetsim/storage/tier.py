@@ -29,6 +29,7 @@ class StorageTier:
         assert storage is not None
         self.env = env
         self.restart_app: RestartApp | None = None
+        self.crash_app: Callable[[str, str], None] | None = None  # (service, pod)
         self.rolling_restarts: dict[str, list[RollingRestart]] = {}
         self.tables = {table.name: Table(table) for table in storage.tables}
         services = list(dict.fromkeys(table.region_servers for table in storage.tables))
@@ -43,6 +44,8 @@ class StorageTier:
             )
             for service in services
         }
+        for service, master in self.masters.items():
+            master.abort = self._aborter(service)
         self.clients: dict[str, HBaseClient] = {}
         for traffic in spec.traffic:
             if traffic.storage is None:
@@ -52,6 +55,15 @@ class StorageTier:
             self.clients[traffic.name] = HBaseClient(
                 env, streams, traffic, table, master, storage.client
             )
+
+    def _aborter(self, service: str) -> Callable[[str], None]:
+        """A region server of ``service`` aborts (expired while frozen): crash its app."""
+
+        def abort(pod: str) -> None:
+            if self.crash_app is not None:
+                self.crash_app(service, pod)
+
+        return abort
 
     def rolling_restart(self, event: Event) -> None:
         """A ``rolling-restart`` event: restart every region server of its service."""

@@ -229,6 +229,7 @@ class RollingRestartFigures(TypedDict):
 class StorageClusterFigures(TypedDict):
     servers: int
     servers_expired: int
+    servers_aborted: int
     regions_in_transition: int
     region_unavailable_seconds: float
     moves: int

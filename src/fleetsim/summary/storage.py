@@ -113,6 +113,7 @@ def _cluster(master: HMaster, restarts: list[RollingRestart]) -> StorageClusterF
     return StorageClusterFigures(
         servers=len(master.servers),
         servers_expired=master.servers_expired,
+        servers_aborted=master.aborted,
         regions_in_transition=sum(
             1
             for table in master.tables
