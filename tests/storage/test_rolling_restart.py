@@ -11,24 +11,21 @@ from tests.storage.scenarios import storage_scenario
 SERVERS, REGIONS = 3, 12
 
 
-@cache
-def restarted(method: str) -> dict[str, Any]:
-    document = storage_scenario(
+def rolling(reads: float, restart: dict[str, Any]) -> dict[str, Any]:
+    """Three region servers restarted in turn from 10 s (10 s to start, 2 s probes)."""
+    return storage_scenario(
         servers=SERVERS,
         regions=REGIONS,
-        reads=600,
+        reads=reads,
         duration="200s",
         services={"startup": {"appStart": "10s"}, "readinessProbe": {"periodSeconds": 2}},
-        events=[
-            {
-                "at": "10s",
-                "action": "rolling-restart",
-                "service": "rs",
-                "method": method,
-                "cooldown": "5s",
-            }
-        ],
+        events=[{"at": "10s", "action": "rolling-restart", "service": "rs", **restart}],
     )
+
+
+@cache
+def restarted(method: str) -> dict[str, Any]:
+    document = rolling(600, {"method": method, "cooldown": "5s"})
     document["spec"]["traffic"][0]["timeout"] = "2s"
     summary: dict[str, Any] = fleetsim.run(document).summary
     return summary
@@ -70,22 +67,7 @@ def test_every_region_is_back_where_it_was_after_a_graceful_restart() -> None:
 def test_more_mover_threads_unload_and_reload_faster() -> None:
     durations = []
     for threads in (1, 4):
-        document = storage_scenario(
-            servers=SERVERS,
-            regions=REGIONS,
-            reads=200,
-            duration="200s",
-            services={"startup": {"appStart": "10s"}, "readinessProbe": {"periodSeconds": 2}},
-            events=[
-                {
-                    "at": "10s",
-                    "action": "rolling-restart",
-                    "service": "rs",
-                    "method": "graceful",
-                    "maxThreads": threads,
-                }
-            ],
-        )
+        document = rolling(200, {"method": "graceful", "maxThreads": threads})
         summary = fleetsim.run(document).summary
         (restart,) = summary["storage"]["clusters"]["rs"]["rolling_restarts"]
         durations.append(restart["seconds"])

@@ -131,6 +131,7 @@ class HBaseClient:
         self.env = env
         self.name = traffic.name
         self.table = table
+        self.table_name = table.name
         self.master = master
         self.spec = client
         self.operation = storage.operation
@@ -251,8 +252,8 @@ class HBaseClient:
         operation.sent_at = self.env.now
         region.requests += 1
         server.requests += 1
-        name = self.table.name
-        server.table_requests[name] = server.table_requests.get(name, 0) + 1
+        counts = server.table_requests
+        counts[self.table_name] = counts.get(self.table_name, 0) + 1
         if self.writes:
             self._write(operation.key, region)
         self._rpc_timers.arm(operation, operation.try_number)

@@ -62,7 +62,7 @@ class HMaster:
     ) -> None:
         self.env = env
         self.spec = spec
-        self.master = spec.master
+        self.timing = spec.master  # the master's timing settings
         self.service = service
         self.tables = list(tables)
         self.zones = list(zones)
@@ -128,7 +128,7 @@ class HMaster:
                 self._write_replicas(region, server)
                 self._open(region, server)
         self._recount()
-        env.every(self.master.liveness_check_interval, self._watch)
+        env.every(self.timing.liveness_check_interval, self._watch)
         if self.spec.balancer.enabled:
             env.every(self.spec.balancer.period, self._balance, start=self.spec.balancer.period)
 
@@ -151,7 +151,7 @@ class HMaster:
         outlasts it gets the server expired and its regions reassigned, and when it
         thaws it learns it is dead (``YouAreDeadException``) and aborts.
         """
-        timeout = self.master.zookeeper_session_timeout
+        timeout = self.timing.zookeeper_session_timeout
         for server in list(self.servers):
             container = server.container
             dead = container.lost or container.finish_status == RESET
@@ -184,7 +184,7 @@ class HMaster:
         for region in orphans:
             self._take_offline(region)
             region.server = None
-        delay = self.master.wal_split_time if crashed else 0.0
+        delay = self.timing.wal_split_time if crashed else 0.0
         self.env.schedule(delay, self._reassign, orphans)
         self._recount()
 
@@ -207,7 +207,7 @@ class HMaster:
             target = min(self.servers, key=lambda s: (s.held(region.table), len(s.regions)))
             if not region.replica_zones:
                 self._write_replicas(region, target)
-            self._open(region, target, delay=self.master.region_open_time)
+            self._open(region, target, delay=self.timing.region_open_time)
         self.waiting = still
 
     # --- opening, moving, splitting ---------------------------------------------------
@@ -242,7 +242,7 @@ class HMaster:
         if source is not None and region in source.regions:
             source.regions.remove(region)
         self.moves += 1
-        self._open(region, target, delay=self.master.region_open_time)
+        self._open(region, target, delay=self.timing.region_open_time)
         self._recount()
 
     def maybe_split(self, region: Region) -> None:
@@ -254,7 +254,7 @@ class HMaster:
         region.split_check_at = 1 << 62  # one split at a time
         self._take_offline(region)
         self._recount()
-        self.env.schedule(self.master.split_time, self._split_done, (region, region.server))
+        self.env.schedule(self.timing.split_time, self._split_done, (region, region.server))
 
     def _split_done(self, argument: tuple[Region, RegionServer | None]) -> None:
         parent, server = argument
@@ -321,9 +321,6 @@ class HMaster:
 
     def finish(self) -> None:
         self._recount()
-
-    def server_of(self, container: AppContainer) -> RegionServer | None:
-        return self._by_container.get(container)
 
     def live_server(self, pod: str) -> RegionServer | None:
         """The live region server on ``pod``, if any."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from fleetsim.metrics.histogram import Accumulator, bucket_of
-from fleetsim.summary.collector import deep_quantiles, latency_block, spread
+from fleetsim.summary.collector import TrafficTotals, deep_quantiles, latency_block, spread
 from fleetsim.summary.model import (
     AgentFigures,
     Autoscaler,
@@ -137,19 +137,24 @@ class SummaryBuilder:
     ) -> Summary:
         duration = self.spec.duration
         client_latency = Accumulator()
-        succeeded = failed = timed_out = rejected = errored = unavailable = 0
+        traffic = {name: _requests(t) for name, t in self.collector.traffic_totals.items()}
         for totals in self.collector.traffic_totals.values():
             client_latency.counts += totals.latency.counts
             client_latency.count += totals.latency.count
             client_latency.total += totals.latency.total
             client_latency.maximum = max(client_latency.maximum, totals.latency.maximum)
-            succeeded += totals.succeeded
-            failed += totals.failed
-            timed_out += totals.timed_out
-            rejected += totals.rejected
-            errored += totals.errored
-            unavailable += totals.unavailable
-        total_requests = succeeded + failed
+        all_traffic = list(self.collector.traffic_totals.values())
+        requests = _requests(
+            TrafficTotals(
+                succeeded=sum(t.succeeded for t in all_traffic),
+                failed=sum(t.failed for t in all_traffic),
+                timed_out=sum(t.timed_out for t in all_traffic),
+                rejected=sum(t.rejected for t in all_traffic),
+                errored=sum(t.errored for t in all_traffic),
+                unavailable=sum(t.unavailable for t in all_traffic),
+            )
+        )
+        total_requests = requests["total"]
         services = {name: self._service(name, now) for name in self.services}
         summary = Summary(
             scenario=scenario,
@@ -159,15 +164,7 @@ class SummaryBuilder:
             warmup_seconds=self.spec.warmup,
             wall_seconds=round(wall, 3),
             events=events,
-            requests=Requests(
-                total=total_requests,
-                succeeded=succeeded,
-                failed=failed,
-                timed_out=timed_out,
-                rejected=rejected,
-                errored=errored,
-                unavailable=unavailable,
-            ),
+            requests=requests,
             attempts=sum(s["attempts"] for s in services.values()),
             retries=sum(s["retries"] for s in services.values()),
             throughput_rps=total_requests / duration,
@@ -177,15 +174,7 @@ class SummaryBuilder:
             events_by_kind=self.events.summary(),
             traffic={
                 name: TrafficFigures(
-                    requests=Requests(
-                        total=totals.succeeded + totals.failed,
-                        succeeded=totals.succeeded,
-                        failed=totals.failed,
-                        timed_out=totals.timed_out,
-                        rejected=totals.rejected,
-                        errored=totals.errored,
-                        unavailable=totals.unavailable,
-                    ),
+                    requests=traffic[name],
                     latency_ms=latency_block(totals.latency, ["p50", "p99"]),
                 )
                 for name, totals in self.collector.traffic_totals.items()
@@ -342,6 +331,19 @@ class SummaryBuilder:
 
 
 SLOWEST_REPORTED = 20
+
+
+def _requests(totals: TrafficTotals) -> Requests:
+    """One traffic's requests by outcome in the window (``total = succeeded + failed``)."""
+    return Requests(
+        total=totals.succeeded + totals.failed,
+        succeeded=totals.succeeded,
+        failed=totals.failed,
+        timed_out=totals.timed_out,
+        rejected=totals.rejected,
+        errored=totals.errored,
+        unavailable=totals.unavailable,
+    )
 
 
 def _client_latency(latency: Accumulator) -> LatencyBlock:
