@@ -85,6 +85,7 @@ class Simulation:
             self.cluster.zone_listeners.append(self.storage.zone_changed)
             self.storage.restart_app = self._restart_app
             self.storage.crash_app = self.cluster.crash_app
+            self.storage.process_of = self.cluster.process_of
             self.cluster.event_handlers["rolling-restart"] = self.storage.rolling_restart
         self.collector = Collector(
             self.env,

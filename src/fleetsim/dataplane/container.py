@@ -22,7 +22,7 @@ and inside its runtime.
 
 Two hooks let the app's process (``fleetsim.node``) hold requests up:
 
-- ``process.start_delay(now)``: when a worker starts a request, the process may make it
+- ``process.start_delay(now, request)``: when a worker starts a request, the process may make it
   wait first (the address-space lock held by a page-table walker, a synchronous write
   to a busy disk). The wait holds the worker but burns no CPU.
 - :meth:`AppContainer.freeze` and :meth:`AppContainer.thaw`: a stop-the-world pause.
@@ -187,7 +187,7 @@ class AppContainer:
             duration = next(self.service_times) * self.slowdown * request.cost
             service.busy_time += duration
             if self.process is not None:
-                duration += self.process.start_delay(now)
+                duration += self.process.start_delay(now, request)
             self.env.schedule_at(now + duration, self._finish, (request, try_number, now))
         elif len(self.queue) < self.queue_limit:
             self.received += 1
@@ -261,7 +261,7 @@ class AppContainer:
                 duration = next(self.service_times) * self.slowdown * following[0].cost
                 service.busy_time += duration
                 if self.process is not None:
-                    duration += self.process.start_delay(now)
+                    duration += self.process.start_delay(now, following[0])
             else:
                 duration = self.probe_time * self.slowdown
                 service.busy_time += duration
@@ -327,7 +327,7 @@ class AppContainer:
         ) * self.slowdown
         self.service.busy_time += duration
         if self.process is not None and attempt[1] >= 0:
-            duration += self.process.start_delay(self.env.now)
+            duration += self.process.start_delay(self.env.now, attempt[0])
         self.busy += 1
         self.env.schedule(duration, self._finish, attempt)
 

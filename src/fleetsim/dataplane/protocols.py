@@ -29,8 +29,9 @@ if TYPE_CHECKING:
 class ProcessHooks(Protocol):
     """What an app container asks its process on the per-request path."""
 
-    def start_delay(self, now: float) -> float:
-        """Seconds the request a worker starts at ``now`` waits before it is served."""
+    def start_delay(self, now: float, request: Request) -> float:
+        """Seconds ``request``, which a worker starts at ``now``, waits before it is
+        served (the wait holds the worker)."""
         ...
 
 

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from fleetsim.engine.random import RandomStreams
     from fleetsim.kubernetes.sidecars import SidecarInjector, SidecarStartup
     from fleetsim.metrics.events import EventLog
+    from fleetsim.node.process import Process
     from fleetsim.scenario.kubernetes import Event
     from fleetsim.scenario.schema import Spec
 
@@ -180,6 +181,13 @@ class Cluster:
             if pod.name == pod_name and not pod.deleted:
                 self.kubelet.restart_app(pod, graceful=graceful)
                 return
+
+    def process_of(self, service: str, pod_name: str) -> Process | None:
+        """The app process of ``service``'s pod ``pod_name`` now, if it runs one."""
+        for pod in self.deployments[service].pods:
+            if pod.name == pod_name and not pod.deleted:
+                return pod.process
+        return None
 
     def crash_app(self, service: str, pod_name: str) -> None:
         """The app of ``service``'s pod ``pod_name`` exits on its own (it aborted): the

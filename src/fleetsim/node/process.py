@@ -23,6 +23,7 @@ from fleetsim.node.mmap_lock import MmapLock
 
 if TYPE_CHECKING:
     from fleetsim.dataplane.container import AppContainer
+    from fleetsim.dataplane.request import Request
     from fleetsim.engine.environment import Environment
     from fleetsim.node.disk import Disk
     from fleetsim.node.stalls import StallStats
@@ -110,8 +111,8 @@ class Process:
         """Whether any request may wait on the lock or the disk."""
         return self._countdown != NEVER
 
-    def start_delay(self, now: float) -> float:
-        """A worker starts a request at ``now``: how long it waits first."""
+    def start_delay(self, now: float, request: Request) -> float:
+        """A worker starts ``request`` at ``now``: how long it waits first."""
         self._countdown -= 1
         if self._countdown > 0:
             return 0.0

@@ -499,6 +499,7 @@ class Spec(FileModel):
                 _check_service(path, table.region_servers, services)
                 tables[table.name] = table.region_servers
         region_servers = set(tables.values())
+        self._check_region_server_processes(region_servers)
         for index, traffic in enumerate(self.traffic):
             self._check_storage_traffic(index, traffic, tables, region_servers)
         for index, service in enumerate(self.services):
@@ -511,6 +512,36 @@ class Spec(FileModel):
                         value=call.service,
                         has_value=True,
                     )
+
+    def _check_region_server_processes(self, region_servers: set[str]) -> None:
+        """A region-server memory model reads and writes a disk of each server's node;
+        a compaction scheduler compacts a region-server service's regions."""
+        storage = self.storage
+        if storage is None:
+            return
+        scheduler = storage.compaction_scheduler
+        if scheduler is not None:
+            path: FieldPath = ("storage", "compactionScheduler", "regionServers")
+            _check_name(path, scheduler.region_servers, sorted(region_servers), "region servers")
+            if storage.region_server is None:
+                raise FieldProblem(
+                    ("storage", "compactionScheduler"),
+                    "expected spec.storage.regionServer as well: compactions need the "
+                    "region servers' stores (set regionServer: {} for HBase's defaults)",
+                )
+        if storage.region_server is None:
+            return
+        for index, service in enumerate(self.services):
+            if service.name in region_servers and (
+                service.process is None or service.process.disk is None
+            ):
+                raise FieldProblem(
+                    ("services", index, "process", "disk"),
+                    f"required field is missing: region server {service.name!r} needs a "
+                    "disk of its node (process: {disk: <a nodePools[].disks name>}): "
+                    "spec.storage.regionServer reads cache misses from it and writes "
+                    "flushes and compactions to it",
+                )
 
     @staticmethod
     def _check_storage_traffic(

@@ -26,10 +26,17 @@ from fleetsim.units import Duration, Memory
 
 __all__ = [
     "Balancer",
+    "BlockCache",
+    "BucketCache",
     "Client",
+    "CompactionScheduler",
+    "Compactions",
+    "GarbageCollection",
     "KeyDistribution",
     "Master",
+    "Memstore",
     "OperationCosts",
+    "RegionServer",
     "Replication",
     "Storage",
     "StorageRequest",
@@ -98,6 +105,17 @@ class Table(FileModel):
     table's only region on a server at twice this size."""
     replication: Replication = Field(default_factory=Replication)
     operation_costs: OperationCosts = Field(default_factory=OperationCosts)
+    block_size: Annotated[Memory, Field(ge=4096, le=16 << 20)] = 64 << 10
+    """The column family's ``BLOCKSIZE`` (64 KiB): the unit the block cache holds and a
+    read fetches from disk. Used when ``spec.storage.regionServer`` is set."""
+    bloom_filter: Literal["ROW", "NONE"] = "ROW"
+    """The column family's ``BLOOMFILTER`` (``ROW`` since HBase 0.96): with one, a get
+    reads one store file's block; without, one block from every store file."""
+    row_size: PositiveBytes = 1024
+    """Model parameter: the average stored row, which sets the bloom filter's size (about
+    10 bits a row at a 1 % error rate) and so the share of index and bloom blocks."""
+    store_files: Count = Field(default=1, ge=1, le=1000)
+    """Model parameter: store files each region has at the start, of equal size."""
 
     @model_validator(mode="after")
     def _check_salt(self) -> Self:
@@ -183,6 +201,199 @@ class Client(FileModel):
     """Model parameter: a lookup in ``hbase:meta`` after a cache miss (one RPC)."""
 
 
+class BucketCache(FileModel):
+    """The L2 ``BucketCache`` (``hbase.bucketcache.*``; off by default). With it the
+    region server runs a ``CombinedBlockCache``: index and bloom blocks stay in the
+    on-heap L1, data blocks go to the bucket cache (``hbase.bucketcache.combinedcache.
+    enabled``, true). Only the ``offheap`` engine is modelled."""
+
+    ioengine: Literal["offheap"] = "offheap"
+    """``hbase.bucketcache.ioengine``."""
+    size: PositiveBytes
+    """``hbase.bucketcache.size`` in bytes (HBase also takes a heap fraction below 1)."""
+
+
+class BlockCache(FileModel):
+    """The region server's block cache: the on-heap ``LruBlockCache`` and an optional
+    off-heap ``BucketCache``."""
+
+    size: Annotated[Fraction, Field(gt=0.0, lt=0.8)] = 0.4
+    """``hfile.block.cache.size`` (0.4): the on-heap L1's share of the heap."""
+    bucket_cache: BucketCache | None = None
+
+
+class Memstore(FileModel):
+    """Region memstores (``hbase-default.xml``)."""
+
+    global_size: Annotated[Fraction, Field(gt=0.0, lt=0.8)] = 0.4
+    """``hbase.regionserver.global.memstore.size`` (0.4 of the heap): beyond it the
+    server flushes its largest memstores."""
+    block_multiplier: Annotated[Fraction, Field(ge=1.0, le=100.0)] = 4.0
+    """``hbase.hregion.memstore.block.multiplier`` (4): a region whose memstore reaches
+    this many flush sizes refuses writes (``RegionTooBusyException``)."""
+    mslab: bool = True
+    """``hbase.hregion.memstore.mslab.enabled`` (true): memstore data lives in 2 MB
+    chunks, so a flush frees whole chunks and leaves no holes in the old generation."""
+    flush_interval: Duration = 3600.0
+    """``hbase.regionserver.optionalcacheflushinterval`` (1 h): a memstore with edits
+    older than this is flushed; 0 = never."""
+
+
+class GarbageCollection(FileModel):
+    """The region server's JVM collector: ParNew for the young generation and CMS for
+    the old (``-XX:+UseConcMarkSweepGC``), as HBase ran in the seed's era.
+
+    Model parameters, not JVM defaults, except where a flag is named."""
+
+    collector: Literal["cms"] = "cms"
+    young_generation: PositiveBytes = 1 << 30
+    """``-Xmn``: eden plus survivors."""
+    cms_initiating_occupancy_fraction: Annotated[Fraction, Field(gt=0.0, lt=1.0)] = 0.7
+    """``-XX:CMSInitiatingOccupancyFraction`` (HBase's ``hbase-env.sh`` suggests 70;
+    the HBase book 60 to 70): a concurrent cycle starts at this old-generation
+    occupancy."""
+    allocation_per_request: Memory = 16 << 10
+    """Short-lived bytes one request allocates (RPC buffers, cells, results)."""
+    base_live: Memory = 1 << 30
+    """Live old-generation bytes besides the caches and memstores (indexes of open
+    files, RPC machinery)."""
+    young_pause: Duration = 0.01
+    """The fixed part of a young (ParNew) pause; survivors add their copy time."""
+    copy_rate: PositiveBytes = 4 << 30
+    """Bytes a young pause copies (promotes) per second, over its parallel threads."""
+    concurrent_mark_rate: PositiveBytes = 1 << 30
+    """Live bytes a concurrent CMS cycle marks per second: its length."""
+    full_gc_time_per_gib: PositiveDuration = 2.0
+    """A stop-the-world compacting full GC (after a concurrent-mode or promotion
+    failure) takes this long per GiB of live heap: an estimate (no reliable rule is
+    published; such pauses pass a minute on large heaps)."""
+    fragmentation: Annotated[Fraction, Field(ge=0.0, le=1.0)] = 0.1
+    """The share of swept old-generation garbage not in MSLAB chunks (evicted cache
+    blocks, memstore cells without MSLAB) that a CMS sweep leaves as holes too small
+    to promote into, until a full GC compacts the heap."""
+
+
+class Compactions(FileModel):
+    """Flushes, minor and major compactions of each store (``hbase-default.xml``)."""
+
+    min_files: Count = Field(default=3, ge=2, le=1000)
+    """``hbase.hstore.compaction.min`` (3)."""
+    max_files: Count = Field(default=10, ge=2, le=1000)
+    """``hbase.hstore.compaction.max`` (10)."""
+    min_size: Memory = 128 << 20
+    """``hbase.hstore.compaction.min.size`` (128 MB): smaller files always qualify."""
+    ratio: Annotated[Fraction, Field(gt=0.0, le=100.0)] = 1.2
+    """``hbase.hstore.compaction.ratio`` (1.2)."""
+    off_peak_ratio: Annotated[Fraction, Field(gt=0.0, le=100.0)] = 5.0
+    """``hbase.hstore.compaction.ratio.offpeak`` (5.0)."""
+    off_peak_start_hour: Annotated[int, Field(ge=-1, le=23)] = -1
+    """``hbase.offpeak.start.hour`` (-1 = no off-peak hours). Hour 0 is the start of
+    the run."""
+    off_peak_end_hour: Annotated[int, Field(ge=-1, le=23)] = -1
+    """``hbase.offpeak.end.hour`` (-1)."""
+    blocking_store_files: Count = Field(default=16, ge=1, le=10000)
+    """``hbase.hstore.blockingStoreFiles`` (16): a store with this many files delays
+    its flushes until a compaction brings it under."""
+    blocking_wait_time: Duration = 90.0
+    """``hbase.hstore.blockingWaitTime`` (90 000 ms): the longest such a delay."""
+    major_period: Duration = 7 * 86400.0
+    """``hbase.hregion.majorcompaction`` (7 days; 0 = no time-based majors)."""
+    major_jitter: Annotated[Fraction, Field(ge=0.0, le=1.0)] = 0.5
+    """``hbase.hregion.majorcompaction.jitter`` (0.5)."""
+    check_interval: PositiveDuration = 10000.0
+    """How often the ``CompactionChecker`` looks for due majors:
+    ``hbase.server.thread.wakefrequency`` (10 s) x
+    ``hbase.server.compactchecker.interval.multiplier`` (1000)."""
+    throughput_controller: Literal["pressure-aware", "no-limit"] = "pressure-aware"
+    """``hbase.regionserver.throughput.controller``: the
+    ``PressureAwareCompactionThroughputController`` (default) or none."""
+    throughput_lower_bound: PositiveBytes = 50 << 20
+    """``hbase.hstore.compaction.throughput.lower.bound`` (50 MB/s)."""
+    throughput_upper_bound: PositiveBytes = 100 << 20
+    """``hbase.hstore.compaction.throughput.upper.bound`` (100 MB/s)."""
+    small_threads: Count = Field(default=1, ge=1, le=64)
+    """``hbase.regionserver.thread.compaction.small`` (1)."""
+    large_threads: Count = Field(default=1, ge=1, le=64)
+    """``hbase.regionserver.thread.compaction.large`` (1): compactions over the throttle
+    point (2 x max files x flush size) run here."""
+    cpu_time_per_gib: Duration = 5.0
+    """Model parameter: CPU seconds a compaction spends per GiB it rewrites
+    (decompress, merge, compress): one thread is CPU-bound at 1/this GiB/s."""
+    io_chunk: Annotated[Memory, Field(ge=4096)] = 1 << 20
+    """Model parameter: flushes and compactions read and write the disk in pieces of
+    this size, one at a time, so reads interleave with them."""
+
+    @model_validator(mode="after")
+    def _check_files(self) -> Self:
+        if self.max_files < self.min_files:
+            raise FieldProblem(
+                "maxFiles",
+                f"expected at least minFiles ({self.min_files})",
+                value=self.max_files,
+                has_value=True,
+            )
+        return self
+
+
+class RegionServer(FileModel):
+    """``spec.storage.regionServer``: the region server's memory, collector and stores.
+
+    Unset, region servers are handlers only (no heap, cache, GC or compactions). Set,
+    every region-server service needs ``process.disk``: cache misses, flushes and
+    compactions use that disk of its node.
+    """
+
+    heap: PositiveBytes = 16 << 30
+    """Model parameter: ``-Xmx`` (HBase has no default; deployments run 16 to 32 GB)."""
+    cores: Count = Field(default=8, ge=1, le=1024)
+    """Model parameter: cores the handlers and compaction threads share."""
+    block_cache: BlockCache = Field(default_factory=BlockCache)
+    memstore: Memstore = Field(default_factory=Memstore)
+    gc: GarbageCollection = Field(default_factory=GarbageCollection)
+    compactions: Compactions = Field(default_factory=Compactions)
+
+    @model_validator(mode="after")
+    def _check_heap(self) -> Self:
+        shares = self.block_cache.size + self.memstore.global_size
+        if shares > 0.8:
+            raise FieldProblem(
+                ("blockCache", "size"),
+                f"expected blockCache.size + memstore.globalSize at most 0.8 (HBase "
+                f"refuses to start beyond it: the heap needs 20 % for itself); they sum "
+                f"to {shares:g}",
+                value=self.block_cache.size,
+                has_value=True,
+            )
+        if self.gc.young_generation >= self.heap // 2:
+            raise FieldProblem(
+                ("gc", "youngGeneration"),
+                f"expected less than half the heap ({self.heap} bytes)",
+                value=self.gc.young_generation,
+                has_value=True,
+            )
+        return self
+
+
+class CompactionScheduler(FileModel):
+    """An operator's major-compaction scheduler (the seed's, at Pinterest): time-based
+    majors off, and at night it compacts regions a few at a time.
+
+    - bounded concurrency: at most ``concurrency`` regions of the cluster at once;
+    - a window: it starts regions from ``startHour`` and stops starting them at
+      ``stopHour``, before the daytime ramp (hours from the start of the run, mod 24);
+    - it pauses while the region servers' p99 over the last minute is above ``maxP99``;
+    - it resumes the next night, skipping regions compacted within ``every``.
+    """
+
+    region_servers: Name
+    """The region-server service whose regions it compacts."""
+    concurrency: Count = Field(default=2, ge=1, le=10000)
+    start_hour: Annotated[int, Field(ge=0, le=23)] = 0
+    stop_hour: Annotated[int, Field(ge=0, le=23)] = 6
+    max_p99: PositiveDuration | None = None
+    every: PositiveDuration = 7 * 86400.0
+
+
 class Storage(FileModel):
     """``spec.storage``: the tables and the HBase processes around them."""
 
@@ -190,6 +401,9 @@ class Storage(FileModel):
     master: Master = Field(default_factory=Master)
     balancer: Balancer = Field(default_factory=Balancer)
     client: Client = Field(default_factory=Client)
+    region_server: RegionServer | None = None
+    """None = region servers without a memory model (no heap, cache, GC, compactions)."""
+    compaction_scheduler: CompactionScheduler | None = None
 
 
 class KeyDistribution(FileModel):

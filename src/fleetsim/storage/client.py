@@ -41,11 +41,12 @@ from fleetsim.dataplane.request import (
     NOT_SERVING_REGION,
     OK,
     PER_TRY_TIMEOUT,
+    REGION_TOO_BUSY,
     RESET,
     Request,
 )
 from fleetsim.engine.timers import FixedDelayDeadlines
-from fleetsim.metrics.histogram import INVERSE_LOG_GAMMA, MIN_VALUE, OFFSET
+from fleetsim.metrics.histogram import INVERSE_LOG_GAMMA, MIN_VALUE, OFFSET, Histogram
 from fleetsim.storage.region import OPEN
 from fleetsim.storage.row_keys import BUCKET_WIDTH, KeyGenerator, salt_buckets
 
@@ -69,7 +70,7 @@ LOSES_LOCATION: Final = frozenset({NOT_SERVING_REGION, PER_TRY_TIMEOUT, CONNECT_
 class StorageOperation(Request):
     """One operation on a table: its row key, and where its current try went."""
 
-    __slots__ = ("key", "met_no_replica", "region", "sent_at", "server")
+    __slots__ = ("key", "met_no_replica", "region", "row_size", "sent_at", "server", "writes")
 
     def __init__(self, source: RequestSource, route: Router, started: float) -> None:
         # Request's fields set here rather than through super(): one call less per request.
@@ -86,6 +87,8 @@ class StorageOperation(Request):
         self.region: Region | None = None
         self.server: RegionServer | None = None
         self.sent_at = started
+        self.writes = False
+        self.row_size = 0
 
 
 class SaltedRead:
@@ -159,6 +162,8 @@ class HBaseClient:
         self.requests_no_replica = 0  # operations that met a region without a replica
         self.no_replica_failed = 0
         self.retries = 0
+        self.too_busy = 0  # tries refused with RegionTooBusyException
+        self.hourly: list[Histogram] = []  # operation latency by hour of simulated time
 
     # --- the region-location cache ---------------------------------------------------
 
@@ -199,6 +204,8 @@ class HBaseClient:
         if operation.key < 0:
             inner = self.keys.next_key()
             operation.cost = self.cost
+            operation.writes = self.writes
+            operation.row_size = self.row_size
             if self.fans_out:
                 self._fan_out(operation, inner)
                 return
@@ -246,6 +253,12 @@ class HBaseClient:
             return
         if not region.reachable and server.container.accepting:
             self._no_replica(operation)  # the server answers; it cannot read the data
+            return
+        runtime = server.runtime
+        if self.writes and runtime is not None and runtime.writes_blocked(region):
+            self.too_busy += 1  # checkResources refuses it before it queues
+            runtime.blocked_writes += 1
+            self._failed_try(operation, REGION_TOO_BUSY)
             return
         operation.region = region
         operation.server = server
@@ -295,11 +308,20 @@ class HBaseClient:
                     histogram.counts[0] += 1
                 else:
                     histogram.counts[int(log(latency) * INVERSE_LOG_GAMMA + OFFSET)] += 1
+            self._record_hourly(request)
             request.source.succeed(request)
             return
         if status in LOSES_LOCATION:
             self._uncache(operation.region)
         self._failed_try(operation, status)
+
+    def _record_hourly(self, request: Request) -> None:
+        now = self.env.now
+        hour = int(now // 3600.0)
+        hourly = self.hourly
+        while len(hourly) <= hour:
+            hourly.append(Histogram())
+        hourly[hour].record(now - request.started)
 
     def _rpc_timeout(self, operation: StorageOperation, _: int) -> None:
         self._uncache(operation.region)
@@ -330,3 +352,5 @@ class HBaseClient:
         self.tries = self.parts = self.meta_lookups = 0
         self.not_serving = self.no_replica = self.no_replica_failed = self.retries = 0
         self.requests_no_replica = 0
+        self.too_busy = 0
+        self.hourly = []

@@ -80,6 +80,7 @@ class HMaster:
         self.balancer_on = spec.balancer.enabled  # the balance switch (graceful_stop turns it off)
         self._aborting: list[RegionServer] = []  # expired while frozen: abort when thawed
         self.abort: Callable[[str], None] | None = None  # the cluster crashes a pod's app
+        self.registered: Callable[[RegionServer], None] | None = None  # a new server
         self.aborted = 0
         # Counters of the measured window.
         self.moves = 0
@@ -110,6 +111,8 @@ class HMaster:
         self._by_container[container] = server
         self.servers.append(server)
         self.known.append(server)
+        if self.registered is not None:
+            self.registered(server)
         if self.started and self.waiting:
             self._assign_waiting()
 
@@ -181,6 +184,9 @@ class HMaster:
         self.servers_expired += 1
         orphans = [region for region in server.regions if region.state != RETIRED]
         server.regions = []
+        if server.runtime is not None:
+            for region in orphans:
+                server.runtime.region_closed(region)  # its WAL replays into a file
         for region in orphans:
             self._take_offline(region)
             region.server = None
@@ -241,6 +247,8 @@ class HMaster:
         source = region.server
         if source is not None and region in source.regions:
             source.regions.remove(region)
+            if source.runtime is not None:
+                source.runtime.region_closed(region)  # closing flushes the memstore
         self.moves += 1
         self._open(region, target, delay=self.timing.region_open_time)
         self._recount()

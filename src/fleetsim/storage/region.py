@@ -25,6 +25,8 @@ from fleetsim.metrics.histogram import Histogram
 
 if TYPE_CHECKING:
     from fleetsim.dataplane.container import AppContainer
+    from fleetsim.storage.region_server import HRegionServer
+    from fleetsim.storage.store import Store
     from fleetsim.storage.table import Table
 
 OPEN: Final = 0
@@ -48,6 +50,7 @@ class Region:
         "split_check_at",
         "start",
         "state",
+        "store",
         "table",
         "transition_since",
     )
@@ -68,6 +71,7 @@ class Region:
         self.replica_zones: tuple[str, ...] = ()
         self.reachable = True
         self.requests = 0
+        self.store: Store | None = None  # with a region-server memory model
 
     @property
     def serving(self) -> bool:
@@ -90,6 +94,7 @@ class RegionServer:
         "pod",
         "regions",
         "requests",
+        "runtime",
         "table_requests",
         "zone",
     )
@@ -105,6 +110,7 @@ class RegionServer:
         self.requests = 0
         self.table_requests: dict[str, int] = {}
         self.latency = Histogram()
+        self.runtime: HRegionServer | None = None  # its process, with a memory model
 
     def held(self, table: Table) -> int:
         """Regions of ``table`` this server holds."""

@@ -68,6 +68,8 @@ class Table:
         for daughter in (lower, upper):
             daughter.replica_zones = parent.replica_zones
             daughter.reachable = parent.reachable
+            if parent.store is not None:
+                daughter.store = parent.store.daughter()
         index = self.regions.index(parent)
         self.regions[index : index + 1] = [lower, upper]
         self.starts[index : index + 1] = [lower.start, upper.start]

@@ -226,6 +226,77 @@ class RollingRestartFigures(TypedDict):
     servers: int
 
 
+class BlockCacheFigures(TypedDict):
+    """Reads' lookups of one region server's block cache in the window."""
+
+    on_heap_bytes: int
+    off_heap_bytes: int
+    data_lookups: int
+    data_hit_ratio: float
+    meta_lookups: int
+    meta_hit_ratio: float
+    """Index and bloom blocks: every read needs them."""
+    evicted_on_heap_bytes: int
+
+
+class GcFigures(TypedDict):
+    """Stop-the-world pauses of one region server's JVM in the window."""
+
+    young_pauses: int
+    young_seconds: float
+    full_pauses: int
+    full_seconds: float
+    longest_pause_s: float
+    pauses_over_1s: int
+    concurrent_cycles: int
+    concurrent_mode_failures: int
+    promotion_failures: int
+    old_generation_peak_bytes: int
+    old_generation_bytes: int
+
+
+class StoreFigures(TypedDict):
+    """Memstores, flushes and compactions of one region server in the window."""
+
+    regions: int
+    store_files: int
+    store_files_max: int
+    memstore_bytes: int
+    flushes: int
+    flushed_bytes: int
+    blocked_writes: int
+    minor_compactions: int
+    major_compactions: int
+    compacted_bytes: int
+    compaction_seconds: float
+    compactions_queued: int
+    compaction_backlog_bytes: int
+    disk_reads: int
+
+
+class RegionServerProcessFigures(TypedDict):
+    """One region server's process: heap, cache, collector, stores (with
+    ``spec.storage.regionServer``)."""
+
+    pod: str
+    alive: bool
+    heap_bytes: int
+    block_cache: BlockCacheFigures
+    gc: GcFigures
+    stores: StoreFigures
+
+
+class CompactionSchedulerFigures(TypedDict):
+    started: int
+    completed: int
+    completed_per_night: list[int]
+    paused_minutes: int
+    due_regions: int
+    """Regions due (last major older than ``every`` less a day) at the end."""
+    overdue_regions: int
+    """Regions whose last major compaction is older than ``every`` at the end."""
+
+
 class StorageClusterFigures(TypedDict):
     servers: int
     servers_expired: int
@@ -238,6 +309,15 @@ class StorageClusterFigures(TypedDict):
     balancer_runs: int
     balancer_skipped: int
     rolling_restarts: list[RollingRestartFigures]
+    region_servers: NotRequired[dict[str, RegionServerProcessFigures]]
+    compaction_scheduler: NotRequired[CompactionSchedulerFigures]
+
+
+class HourFigures(TypedDict):
+    hour: int
+    operations: int
+    p50_ms: float
+    p99_ms: float
 
 
 class StorageClientFigures(TypedDict):
@@ -250,7 +330,11 @@ class StorageClientFigures(TypedDict):
     no_replica: int
     requests_no_replica: int
     failed_no_replica: int
+    too_busy: int
+    """Tries refused with ``RegionTooBusyException`` (memstore over its limit)."""
     retries: int
+    hourly: list[HourFigures]
+    """Latency of the operations that succeeded, per hour of simulated time in the window."""
 
 
 class StorageFigures(TypedDict):
