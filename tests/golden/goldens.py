@@ -54,6 +54,8 @@ GOLDEN_RUNS = [
     GoldenRun("scenarios/hbase-region-imbalance.yaml", duration="10s", warmup="2s"),
     GoldenRun("scenarios/zone-failure-placement.yaml", duration="4m", warmup="30s"),
     GoldenRun("scenarios/hbase-rolling-restart.yaml", duration="3m", warmup="30s"),
+    GoldenRun("scenarios/hbase-gc-blockcache.yaml", duration="20s", warmup="10s"),
+    GoldenRun("scenarios/hbase-compaction-window.yaml", duration="30m"),
 ]
 
 

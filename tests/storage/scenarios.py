@@ -71,3 +71,19 @@ def storage_scenario(
             "events": events or [],
         },
     }
+
+
+DISK = {
+    "name": "data",
+    "throughput": "400Mi",
+    "latency": {"distribution": "constant", "mean": "100us"},
+}
+
+
+def with_region_servers(document: dict[str, Any], region_server: dict[str, Any]) -> dict[str, Any]:
+    """Give the region servers a disk of their nodes and ``spec.storage.regionServer``."""
+    spec = document["spec"]
+    spec["nodePools"] = [{"name": "hbase", "count": 2, "cpu": 8, "memory": "64Gi", "disks": [DISK]}]
+    spec["services"][0]["process"] = {"disk": "data"}
+    spec["storage"]["regionServer"] = region_server
+    return document

@@ -9,21 +9,7 @@ from functools import cache
 from typing import Any
 
 import fleetsim
-from tests.storage.scenarios import storage_scenario
-
-DISK = {
-    "name": "data",
-    "throughput": "400Mi",
-    "latency": {"distribution": "constant", "mean": "100us"},
-}
-
-
-def with_region_servers(document: dict[str, Any], region_server: dict[str, Any]) -> dict[str, Any]:
-    spec = document["spec"]
-    spec["nodePools"] = [{"name": "hbase", "count": 2, "cpu": 8, "memory": "64Gi", "disks": [DISK]}]
-    spec["services"][0]["process"] = {"disk": "data"}
-    spec["storage"]["regionServer"] = region_server
-    return document
+from tests.storage.scenarios import storage_scenario, with_region_servers
 
 
 @cache

@@ -12,7 +12,12 @@ from collections.abc import Callable
 from rich.console import Console
 from rich.table import Table
 
-from fleetsim.summary.model import ServiceSummary, StorageFigures, Summary
+from fleetsim.summary.model import (
+    RegionServerProcessFigures,
+    ServiceSummary,
+    StorageFigures,
+    Summary,
+)
 
 LATENCY_KEYS = ["mean", "p50", "p90", "p99", "p999", "p9999", "max"]
 
@@ -166,6 +171,18 @@ def _storage(storage: StorageFigures) -> list[Table | str]:
             f"({cluster['balancer_runs']} balancer runs, {cluster['balancer_skipped']} "
             f"skipped), {cluster['reassigned']:,} regions reassigned"
         )
+        if "region_servers" in cluster:
+            printed.append(_region_servers_table(service, cluster["region_servers"]))
+        scheduler = cluster.get("compaction_scheduler")
+        if scheduler is not None:
+            printed.append(
+                f"Compaction scheduler: {scheduler['started']:,} major compactions started, "
+                f"{scheduler['completed']:,} completed (per night: "
+                f"{', '.join(str(n) for n in scheduler['completed_per_night']) or 'none'}), "
+                f"paused {scheduler['paused_minutes']:,} min for latency; at the end "
+                f"{scheduler['due_regions']:,} regions due, {scheduler['overdue_regions']:,} "
+                "overdue"
+            )
     for client, usage in storage["clients"].items():
         parts = f", {usage['parts']:,} salted parts" if usage["parts"] else ""
         printed.append(
@@ -174,8 +191,48 @@ def _storage(storage: StorageFigures) -> list[Table | str]:
             f"{usage['not_serving']:,} not serving, {usage['no_replica']:,} without a "
             f"replica ({usage['requests_no_replica']:,} operations), "
             f"{usage['retries']:,} retries"
+            + (f", {usage['too_busy']:,} refused (region too busy)" if usage["too_busy"] else "")
         )
+        if len(usage["hourly"]) > 1:
+            hours = ", ".join(f"{h['hour']}h {h['p99_ms']:,.0f}" for h in usage["hourly"])
+            printed.append(f"  p99 ms by hour: {hours}")
     return printed
+
+
+def _region_servers_table(service: str, servers: dict[str, RegionServerProcessFigures]) -> Table:
+    """Heap, block cache, collector and stores of each region server process."""
+    table = Table(title=f"Region server processes of {service}", title_justify="left")
+    columns = [
+        "process",
+        "data hit",
+        "meta hit",
+        "young",
+        "young s",
+        "full",
+        "max s",
+        "files",
+        "compactions",
+        "rewritten",
+        "blocked",
+    ]
+    for column in columns:
+        table.add_column(column, justify="left" if column == "process" else "right")
+    for name, row in servers.items():
+        cache, gc, stores = row["block_cache"], row["gc"], row["stores"]
+        table.add_row(
+            name + ("" if row["alive"] else " (gone)"),
+            f"{cache['data_hit_ratio']:.1%}",
+            f"{cache['meta_hit_ratio']:.1%}",
+            _num(gc["young_pauses"]),
+            _num(gc["young_seconds"], 1),
+            _num(gc["full_pauses"]),
+            _num(gc["longest_pause_s"], 2),
+            _num(stores["store_files"]),
+            f"{stores['minor_compactions']:,}+{stores['major_compactions']:,}",
+            f"{stores['compacted_bytes'] / (1 << 30):,.1f} GiB",
+            _num(stores["blocked_writes"]),
+        )
+    return table
 
 
 def _stalls_table(services: dict[str, ServiceSummary]) -> Table:

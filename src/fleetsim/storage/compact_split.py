@@ -14,7 +14,7 @@ hbase/regionserver/CompactSplit.java``).
 
 A running compaction reads its input and writes its output through the node's disk in
 ``ioChunk`` pieces, one at a time, so that reads of the region server interleave with
-them. Each piece takes at least its disk time, its CPU time (``cpuTimePerGiB``) and,
+them. Each piece takes at least its disk time, its CPU time (``cpuTimePerGib``) and,
 under the ``PressureAwareCompactionThroughputController``, the time the current limit
 allows it (:mod:`fleetsim.storage.throughput_controller`); the controller's pressure is
 the highest of the server's stores. The CPU a compaction burns is taken from the
@@ -151,15 +151,20 @@ class CompactSplit:
 
     # --- requests ----------------------------------------------------------------------
 
-    def request(self, region: Region, *, major: bool = False) -> bool:
-        """Select files of ``region``'s store and queue a compaction; False if none."""
+    def request(self, region: Region, *, major: bool = False, forced: bool = False) -> bool:
+        """Select files of ``region``'s store and queue a compaction; False if none.
+
+        A time-based major skips a store of one file that is already major-compacted
+        (``HStore``: "one (major) compacted file only"); a ``forced`` one (an operator's
+        ``major_compact``, ``Admin.majorCompact``) rewrites it anyway.
+        """
         store = region.store
         if store is None or store.compacting:
             return False
         files = store.files
         if major:
-            if store.major_compacted and len(files) == 1:
-                return False  # one file, already major-compacted: nothing to do
+            if store.major_compacted and len(files) == 1 and not forced:
+                return False
             first, end = 0, len(files)
         else:
             window = self.policy.select(files, off_peak=self.is_off_peak())

@@ -91,7 +91,7 @@ class CompactionScheduler:
             runtime = region.server.runtime if region.server is not None else None
             if runtime is None or not runtime.alive:
                 continue
-            if runtime.compactions.request(region, major=True):
+            if runtime.compactions.request(region, major=True, forced=True):
                 self.running.append((region, now))
                 self.started += 1
 

@@ -32,7 +32,7 @@ and the bytes that died there. Then:
 - a **full GC** (a single-threaded compacting collection, stop-the-world) when the old
   generation cannot take what is promoted: during a cycle that is a *concurrent mode
   failure*, otherwise a *promotion failure* (HBase book, "Long GC pauses"). It takes
-  ``fullGcTimePerGiB`` per GiB of live heap and clears garbage and holes.
+  ``fullGcTimePerGib`` per GiB of live heap and clears garbage and holes.
 
 Every pause freezes the server's process (:meth:`fleetsim.node.process.Process.freeze`);
 a pause past ``zookeeper.session.timeout`` gets it expired by the master.

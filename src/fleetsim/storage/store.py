@@ -37,11 +37,11 @@ class Store:
         "flushing",
         "last_major_at",
         "major_compacted",
+        "major_delay",
         "memstore",
-        "next_major_at",
     )
 
-    def __init__(self, files: list[int], *, last_major_at: float, next_major_at: float) -> None:
+    def __init__(self, files: list[int], *, last_major_at: float, major_delay: float) -> None:
         self.files = files  # sizes in bytes, oldest first
         self.memstore = 0
         self.edits_since = -1.0  # the oldest unflushed edit (< 0: none)
@@ -51,7 +51,9 @@ class Store:
         self.compacting = False
         self.major_compacted = len(files) == 1
         self.last_major_at = last_major_at
-        self.next_major_at = next_major_at
+        # The period with this store's jitter: HBase seeds the jitter per store, so it
+        # stays the same from one major compaction to the next.
+        self.major_delay = major_delay
         self.block_base = next_block_base()
 
     def compacted(self, first: int, end: int, size: int, *, major: bool, now: float) -> None:
@@ -62,12 +64,17 @@ class Store:
         if major:
             self.last_major_at = now
 
+    @property
+    def next_major_at(self) -> float:
+        """When a time-based major compaction is due (``inf``: never)."""
+        return self.last_major_at + self.major_delay
+
     def daughter(self) -> Store:
         """Half of this store, for a daughter of a split."""
         store = Store(
             [max(1, size // 2) for size in self.files],
             last_major_at=self.last_major_at,
-            next_major_at=self.next_major_at,
+            major_delay=self.major_delay,
         )
         store.memstore = self.memstore // 2
         store.edits_since = self.edits_since

@@ -96,7 +96,7 @@ class StorageTier:
                 region.store = Store(
                     [max(1, region.size // files)] * files,
                     last_major_at=last,
-                    next_major_at=last + delay,
+                    major_delay=delay,
                 )
 
     def _launcher(self, service: str) -> Callable[[RegionServer], None]:
