@@ -187,14 +187,19 @@ class HRegionServer:
         meta_per_block = INDEX_ENTRY
         if table.bloom_filter == "ROW":
             meta_per_block += rows_per_block * BLOOM_BITS_PER_ROW // 8
-        meta_index = index * meta_per_block // META_BLOCK
+        meta_bytes = meta_per_block / block_size  # index and bloom bytes per data byte
         cache = self.cache
         disk = self.disk
         base = store.block_base
         ready = now
-        files = len(store.files) or 1
+        sizes = store.files
+        files = len(sizes) or 1
         self.meta_reads += files
         for file in range(files):
+            # A file's index and bloom blocks cover its own data: few for a small file.
+            size = sizes[file] if sizes else region.size
+            chunks = int(size * meta_bytes) // META_BLOCK + 1
+            meta_index = index * chunks // blocks
             file_base = base + (file << FILE_SHIFT)
             if not cache.read(file_base | META_FLAG | meta_index, META_BLOCK, True):
                 self.meta_misses += 1
