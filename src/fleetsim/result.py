@@ -44,8 +44,11 @@ def csv_text(rows: list[dict[str, Any]]) -> str:
         return ""
     import io
 
+    # Rows of different kinds (a service outside the mesh has no proxy columns) may
+    # carry different columns: the header is their union, in order of appearance.
+    fieldnames = list(dict.fromkeys(key for row in rows for key in row))
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
+    writer = csv.DictWriter(buffer, fieldnames=fieldnames, lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
     return buffer.getvalue()

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from fleetsim.cluster.name_resolution import NameResolution
 from fleetsim.dataplane.distributions import service_time_stream
 from fleetsim.dataplane.protocols import EndpointSubscriber, Router
 from fleetsim.dataplane.service import Service
@@ -30,6 +31,7 @@ from fleetsim.storage.client import StorageOperation
 from fleetsim.storage.tier import StorageTier
 from fleetsim.summary.build import SummaryBuilder
 from fleetsim.summary.collector import Collector
+from fleetsim.summary.dns import DnsWindow
 from fleetsim.summary.sidecars import ProxyFigures
 
 # Called with (simulated seconds done, simulated seconds in all, events so far).
@@ -57,6 +59,7 @@ class Simulation:
         self.routes = {name: self._build_route(name) for name in self.services}
         self.events = EventLog()
         self.storage = StorageTier(self.env, self.streams, self.spec) if self.spec.storage else None
+        self.names = NameResolution(self.env, self.streams, self.spec)
         self.mesh: ServiceMesh | None = None
         self.proxy_figures: ProxyFigures | None = None
         if self.spec.mesh is not None:
@@ -72,11 +75,15 @@ class Simulation:
             {s.name: self._service_streams(s) for s in self.spec.services},
             endpoint_subscribers=self._endpoint_subscribers(),
             sidecar_startups={
-                s.name: SidecarStartup(self.env, s.sidecar, s.dns_config, self.events)
+                s.name: SidecarStartup(
+                    self.env, s.sidecar, self.names.resolver(s.name, "c-ares"), self.events
+                )
                 for s in self.spec.services
                 if s.sidecar is not None
             },
             mesh=self.mesh,
+            outside_mesh=frozenset(() if self.names.service is None else (self.names.service,)),
+            call_routes=self.names,
         )
         if self.mesh is not None:
             self.mesh.kubelet = self.cluster.kubelet
@@ -104,6 +111,7 @@ class Simulation:
             self.events,
             self.proxy_figures,
             self.storage,
+            DnsWindow(self.names) if self.names.modelled else None,
         )
 
     def _restart_app(self, service: str, pod: str, graceful: bool) -> None:
@@ -117,6 +125,8 @@ class Simulation:
         )
         if self.storage is not None:
             subscribers.update(self.storage.masters)
+        if self.names.coredns is not None and self.names.service is not None:
+            subscribers[self.names.service] = self.names.coredns  # kube-proxy's view
         return subscribers
 
     def _source(self, traffic: TrafficSpec) -> TrafficSource:
@@ -171,6 +181,7 @@ class Simulation:
             self.cluster.start({source.name: source for source in self.sources})
             if self.storage is not None:
                 self.storage.start()
+            self.names.start()
             for source in self.sources:
                 source.start()
             self.collector.start_sampling()

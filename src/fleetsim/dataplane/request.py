@@ -27,6 +27,7 @@ CIRCUIT_OPEN = 8  # a circuit breaker refused the try (Envoy: 503 UO, not retrie
 NOT_SERVING_REGION = 9  # storage: the server does not hold the region (NotServingRegionException)
 NO_REPLICA = 10  # storage: no replica of the region's data is reachable (an IOException)
 REGION_TOO_BUSY = 11  # storage: the region's memstore is over its limit (RegionTooBusyException)
+DNS_FAILURE = 12  # the app's lookup of the destination's name failed: the call was never sent
 
 PROBE = -1
 """``try_number`` of a kubelet probe: served like a request, never counted as one."""

@@ -60,8 +60,10 @@ class ProxyManager(Protocol):
     @property
     def proxy_model(self) -> ProxyModel: ...
 
-    @property
-    def config_endpoints(self) -> int: ...
+    def config_bytes(self, scope: frozenset[str] | None) -> int:
+        """Memory of the configuration a proxy scoped to ``scope`` holds (its clusters
+        and endpoints; None = every service of the mesh)."""
+        ...
 
     def proxy_down(self, proxy: SidecarProxy) -> None: ...
 
@@ -83,8 +85,10 @@ class SidecarProxy:
         concurrency: int,
         memory_limit: int | None,
         inbound_idle_timeout: float,
+        scope: frozenset[str] | None = None,
     ) -> None:
         self.mesh = mesh
+        self.scope = scope  # the services of its Sidecar resource; None = the whole mesh
         self.env = mesh.env
         self.name = name
         self.service = service
@@ -184,7 +188,7 @@ class SidecarProxy:
         return (
             model.memory_base
             + model.memory_per_connection * self.connections
-            + model.memory_per_endpoint * self.mesh.config_endpoints
+            + self.mesh.config_bytes(self.scope)
         )
 
     def _check_memory(self) -> None:

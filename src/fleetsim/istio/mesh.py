@@ -87,9 +87,31 @@ class ServiceMesh:
     def proxy_model(self) -> ProxyModel:
         return self._proxy_model
 
-    @property
-    def config_endpoints(self) -> int:
-        return self.istiod.config_endpoints
+    def config_bytes(self, scope: frozenset[str] | None) -> int:
+        """Without a ``Sidecar`` resource a proxy is sent a cluster and the endpoints of
+        every service of the mesh, the ones the scenario does not model included
+        (``spec.mesh.otherServices``); with one, only those of its egress hosts."""
+        model = self._proxy_model
+        clusters, endpoints = self.config_size(scope)
+        return model.memory_per_cluster * clusters + model.memory_per_endpoint * endpoints
+
+    def scope_of(self, service: str) -> frozenset[str] | None:
+        """The egress scope of ``service``'s proxies (its pods' ``Sidecar`` resource)."""
+        for spec in self.spec.services:
+            if spec.name == service and spec.sidecar is not None:
+                return _frozen(spec.sidecar.egress_scope())
+        return None
+
+    def config_size(self, scope: frozenset[str] | None) -> tuple[int, int]:
+        """(clusters, endpoints) in the configuration of a proxy scoped to ``scope``."""
+        if scope is None:
+            other = self.config.other_services
+            return (
+                len(self.istiod.fanouts) + other.count,
+                self.istiod.config_endpoints + other.count * other.endpoints_per_service,
+            )
+        fanouts = self.istiod.fanouts
+        return len(scope), sum(len(fanouts[name].endpoints) for name in scope)
 
     @property
     def fanouts(self) -> dict[str, EndpointFanout]:
@@ -177,6 +199,7 @@ class ServiceMesh:
             concurrency=concurrency,
             memory_limit=memory_limit,
             inbound_idle_timeout=self.istiod.inbound_idle_timeout(pod.service_name),
+            scope=_frozen(sidecar.egress_scope()),
         )
         for call in spec.calls:
             if call.service not in proxy.routes:
@@ -240,6 +263,10 @@ class ServiceMesh:
         for cluster in self.istiod.fanouts[service].clusters:
             _add_client_counters(totals, cluster)
         return totals
+
+
+def _frozen(scope: set[str] | None) -> frozenset[str] | None:
+    return None if scope is None else frozenset(scope)
 
 
 def _add_server_counters(totals: Counter[str], proxy: SidecarProxy) -> None:

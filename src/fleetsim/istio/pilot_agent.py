@@ -5,7 +5,8 @@ the sidecar is ready, and the kubelet starts the app.
 
 Envoy turns ready only once it has its first configuration from istiod, and it reaches
 istiod by the MeshConfig ``discoveryAddress`` (``istiod.istio-system.svc:15012``), a
-DNS name resolved through the pod's resolver (``cluster.dns``). When that lookup fails,
+DNS name resolved through the pod's resolver (``cluster.dns``) by whoever answers the
+cluster's queries (the CoreDNS pods with ``spec.clusterDNS``). When that lookup fails,
 Envoy resolves again only after ``dnsRefreshRate`` (Envoy's ``dns_refresh_rate``, used
 as the failure refresh rate too when ``dns_failure_refresh_rate`` is unset:
 ``cluster.proto``). Istio's installer set it to 300 s in 2019-era Helm values; Envoy's
@@ -21,14 +22,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from fleetsim.cluster.dns import Resolver, service_fqdn
-
 if TYPE_CHECKING:
+    from fleetsim.cluster.dns import Resolver
     from fleetsim.engine.environment import Environment
     from fleetsim.kubernetes.kubelet import Kubelet
     from fleetsim.kubernetes.pod import Pod
     from fleetsim.metrics.events import EventLog
-    from fleetsim.scenario.kubernetes import DNSConfig, Sidecar
+    from fleetsim.scenario.kubernetes import Sidecar
 
 
 class SidecarStartup:
@@ -38,14 +38,12 @@ class SidecarStartup:
         self,
         env: Environment,
         spec: Sidecar,
-        dns_config: DNSConfig,
+        resolver: Resolver,
         events: EventLog,
     ) -> None:
         self.env = env
         self.spec = spec
-        # istiod is up: its Service name is the one name that resolves here.
-        known = {service_fqdn(spec.discovery_address)}
-        self.resolver = Resolver(dns_config, library="c-ares", known=known)
+        self.resolver = resolver  # Envoy's: c-ares, over the pod's resolv.conf
         self.events = events
         self.kubelet: Kubelet | None = None
 
@@ -58,22 +56,29 @@ class SidecarStartup:
         pod, generation = argument
         if pod.generation != generation or pod.deleting or pod.node is None:
             return
-        lookup = self.resolver.lookup(self.spec.discovery_address, pod.node, self.env.now)
-        if lookup.resolved:
-            self.env.schedule(lookup.duration, self._connected, (pod, generation))
-        else:
-            self.env.schedule(lookup.duration, self._lookup_failed, (pod, generation))
+        self.resolver.resolve(
+            self.spec.discovery_address, pod.node, _Resolving(self, pod, generation).done
+        )
 
-    def _lookup_failed(self, argument: tuple[Pod, int]) -> None:
-        """The lookup gave up; Envoy resolves again after ``dnsRefreshRate``."""
-        pod, generation = argument
+    def lookup_done(self, pod: Pod, generation: int, resolved: bool) -> None:
         if pod.generation != generation or pod.deleting:
             return
+        if resolved:
+            if self.kubelet is not None:
+                self.kubelet.sidecar_started(pod)
+            return
+        # The lookup gave up; Envoy resolves again after ``dnsRefreshRate``.
         self.events.record("dns_lookup_failed", pod.service_name)
         self.env.schedule(self.spec.dns_refresh_rate, self._resolve, (pod, generation))
 
-    def _connected(self, argument: tuple[Pod, int]) -> None:
-        pod, generation = argument
-        if pod.generation != generation or pod.deleting or self.kubelet is None:
-            return
-        self.kubelet.sidecar_started(pod)
+
+class _Resolving:
+    __slots__ = ("generation", "pod", "startup")
+
+    def __init__(self, startup: SidecarStartup, pod: Pod, generation: int) -> None:
+        self.startup = startup
+        self.pod = pod
+        self.generation = generation
+
+    def done(self, resolved: bool, _elapsed: float) -> None:
+        self.startup.lookup_done(self.pod, self.generation, resolved)

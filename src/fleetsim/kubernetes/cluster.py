@@ -13,7 +13,7 @@ so rooms beside Kubernetes (a storage tier's servers) can react to the same outa
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from fleetsim.dataplane.distributions import service_time_stream
 from fleetsim.kubernetes.deployment import Deployment
@@ -36,7 +36,16 @@ if TYPE_CHECKING:
     from fleetsim.metrics.events import EventLog
     from fleetsim.node.process import Process
     from fleetsim.scenario.kubernetes import Event
+    from fleetsim.scenario.mesh import Call
     from fleetsim.scenario.schema import Spec
+
+
+class CallRoutes(Protocol):
+    """Who decides the route an app's call takes beyond its proxy: the app's own name
+    lookup (``fleetsim.cluster.name_resolution``)."""
+
+    def call_route(self, pod: Pod, call: Call, route: Router) -> Router: ...
+
 
 PREEXISTING_AGE = 3600.0
 """Pods present at the start are taken to have started and turned Ready this long ago."""
@@ -56,6 +65,8 @@ class Cluster:
         endpoint_subscribers: Mapping[str, EndpointSubscriber],
         sidecar_startups: Mapping[str, SidecarStartup],
         mesh: SidecarInjector | None = None,
+        outside_mesh: frozenset[str] = frozenset(),
+        call_routes: CallRoutes | None = None,
     ) -> None:
         self.env = env
         self.streams = streams
@@ -63,6 +74,9 @@ class Cluster:
         self.events = events
         self.routes = routes
         self.mesh = mesh
+        # Services whose pods get no sidecar even in a mesh (the cluster's DNS).
+        self.outside_mesh = outside_mesh
+        self.call_routes = call_routes
         self.after_calls = {
             s.name: service_time_stream(
                 s.service_time_after_calls, streams, f"service/{s.name}/after-calls"

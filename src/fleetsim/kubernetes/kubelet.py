@@ -149,10 +149,20 @@ class Kubelet:
         now = self.env.now
         spec = deployment.spec
         mesh = self.cluster.mesh
+        if deployment.name in self.cluster.outside_mesh:
+            mesh = None
         inbound = mesh.inbound_proxy(pod) if mesh is not None else None
         container: AppContainer
         if spec.calls:
             outbound = mesh.outbound_routes(pod) if mesh is not None else self.cluster.routes
+            lookups = self.cluster.call_routes
+            calls = [
+                outbound[c.service]
+                if lookups is None
+                else lookups.call_route(pod, c, outbound[c.service])
+                for c in spec.calls
+                for _ in range(c.count)
+            ]
             container = CallingContainer(
                 self.env,
                 deployment.service,
@@ -160,7 +170,7 @@ class Kubelet:
                 pod.zone or "",
                 deployment.service_times,
                 deployment.error_draws,
-                calls=[outbound[c.service] for c in spec.calls for _ in range(c.count)],
+                calls=calls,
                 parallel=spec.call_mode == "parallel",
                 after_calls=self.cluster.after_calls.get(deployment.name),
                 inbound=inbound,

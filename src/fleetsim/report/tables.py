@@ -12,6 +12,7 @@ from collections.abc import Callable
 from rich.console import Console
 from rich.table import Table
 
+from fleetsim.report.dns_tables import compare_dns, dns_table
 from fleetsim.summary.model import (
     RegionServerProcessFigures,
     ServiceSummary,
@@ -93,6 +94,8 @@ def print_summary(summary: Summary, console: Console) -> None:
         console.print(_nodes_line(summary))
     if any("connections" in service for service in summary["services"].values()):
         console.print(_sidecar_table(summary["services"]))
+    if "dns" in summary:
+        console.print(dns_table(summary["dns"]))
     if _has_kubernetes_activity(summary):
         console.print(_kubernetes_table(summary["services"]))
         events = summary["events_by_kind"]
@@ -499,6 +502,7 @@ def compare_table(summaries: list[Summary]) -> Table:
             table.add_row(f"{name} {label}", *cells)
     _compare_storage(table, summaries)
     _compare_traffic(table, summaries)
+    compare_dns(table, summaries)
     return table
 
 

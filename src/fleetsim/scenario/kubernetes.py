@@ -48,6 +48,7 @@ __all__ = [
     "ColdStart",
     "DNSConfig",
     "DNSOption",
+    "EgressListener",
     "Event",
     "EventAction",
     "HPAController",
@@ -399,6 +400,22 @@ class Sidecar(FileModel):
     """Share of this proxy's upstream connections that vanish without a close when the
     pod goes away (a FIN or RST that never reaches the peer); the peer keeps them until
     its idle timeout."""
+    egress: list[EgressListener] | None = None
+    """An Istio ``Sidecar`` resource's ``egress`` listeners for this workload; None =
+    no Sidecar resource: the proxy holds every service of the mesh."""
+
+    def egress_scope(self) -> set[str] | None:
+        """Services this proxy is configured for; None = every service of the mesh."""
+        if self.egress is None:
+            return None
+        hosts = {host for listener in self.egress for host in listener.hosts}
+        return None if "*" in hosts else hosts
+
+    def local_socket_hosts(self) -> set[str]:
+        """Services the app reaches through a local socket of the proxy (``bind``)."""
+        if self.egress is None:
+            return set()
+        return {h for listener in self.egress if listener.bind for h in listener.hosts}
 
     @field_validator("discovery_address", mode="after")
     @classmethod
@@ -407,6 +424,21 @@ class Sidecar(FileModel):
         if match is None:
             raise ValueError(DISCOVERY_ADDRESS_HINT)
         return match.group(1)
+
+
+class EgressListener(FileModel):
+    """One ``egress`` listener of an Istio ``Sidecar`` resource (``networking/v1``
+    ``IstioEgressListener``).
+
+    ``hosts`` are the services the pod's proxy is sent configuration for (a service
+    name of the scenario, or ``*`` for every service). With ``bind`` (e.g.
+    ``127.0.0.1``) and ``port`` the proxy listens on that local socket for these hosts,
+    so the app calls the socket rather than a name: its name lookups of these hosts go.
+    """
+
+    hosts: list[str] = Field(min_length=1)
+    port: Count | None = Field(default=None, ge=1, le=65535)
+    bind: str | None = None
 
 
 def _istio_proxy_resources() -> Resources:

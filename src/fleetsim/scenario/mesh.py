@@ -19,6 +19,7 @@ from typing import Annotated, Final, Literal
 from pydantic import Field
 
 from fleetsim.fileformat import FileModel
+from fleetsim.scenario.dns import NameLookup
 from fleetsim.scenario.fields import Count, Fraction, PositiveDuration
 from fleetsim.units import Duration, Memory
 
@@ -31,6 +32,7 @@ __all__ = [
     "LeastRequestLbConfig",
     "LocalityLbSetting",
     "Mesh",
+    "OtherServices",
     "OutlierDetection",
     "ProxyModel",
     "RetryBudget",
@@ -144,6 +146,9 @@ class Call(FileModel):
     service: str
     count: Count = Field(default=1, ge=1)
     """How many such calls one request makes."""
+    lookup: NameLookup | None = None
+    """The app resolves the destination's name itself before calling (its client
+    library's DNS lookup); None = it does not (it calls an address it already has)."""
 
 
 class IngressGateway(FileModel):
@@ -171,7 +176,11 @@ class ProxyModel(FileModel):
     memory_per_connection: Memory = 32 * 1024
     """Buffers, TLS and HTTP codec state of one open connection (estimate)."""
     memory_per_endpoint: Memory = 16 * 1024
-    """Configuration held per endpoint of every service in the mesh (no Sidecar scoping)."""
+    """Configuration held per endpoint of every service in the proxy's scope (the whole
+    mesh without a Sidecar resource)."""
+    memory_per_cluster: Memory = 48 * 1024
+    """Configuration and stats held per upstream cluster (one per service in scope;
+    estimate: Envoy keeps ~100 stats per cluster and its load-balancer state)."""
     cpu_per_request: Duration = 0.0005
     """0.5 vCPU per 1000 requests/s (Istio's performance page)."""
     cpu_per_connect: Duration = 0.001
@@ -182,6 +191,14 @@ class ProxyModel(FileModel):
     """Added to a request that has to open a connection first (TCP + mTLS handshake)."""
 
 
+class OtherServices(FileModel):
+    """Services of the mesh the scenario does not model: no traffic, but every proxy
+    without a ``Sidecar`` scope holds their clusters and endpoints."""
+
+    count: Count = Field(default=0, ge=0)
+    endpoints_per_service: Count = Field(default=3, ge=0)
+
+
 class Mesh(FileModel):
     """``spec.mesh``: the fleet runs in an Istio mesh (MeshConfig and ProxyConfig)."""
 
@@ -190,3 +207,4 @@ class Mesh(FileModel):
     locality_lb_setting: LocalityLbSetting = Field(default_factory=LocalityLbSetting)
     ingress_gateway: IngressGateway = Field(default_factory=IngressGateway)
     proxy: ProxyModel = Field(default_factory=ProxyModel)
+    other_services: OtherServices = Field(default_factory=OtherServices)

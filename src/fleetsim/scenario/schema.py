@@ -29,6 +29,7 @@ from pydantic import (
 
 from fleetsim.fileformat import FieldPath, FieldProblem, FileModel, format_path, suggest
 from fleetsim.scenario.distributions import ServiceTime
+from fleetsim.scenario.dns import ClusterDNS
 from fleetsim.scenario.fields import (
     BASELINE,
     Count,
@@ -443,6 +444,9 @@ class Spec(FileModel):
     """None = no service mesh on the data path (clients call pods directly)."""
     storage: Storage | None = None
     """A sharded storage tier (HBase tables over region-server services); None = none."""
+    cluster_dns: ClusterDNS | None = Field(default=None, alias="clusterDNS")
+    """The cluster's DNS (a CoreDNS service of ``services``); None = an ideal resolver
+    on each node (see :mod:`fleetsim.scenario.dns`)."""
     variants: dict[VariantName, dict[str, Any]] = Field(default_factory=dict)
     """Named patches merged onto ``spec`` (see :mod:`fleetsim.scenario.variants`)."""
 
@@ -486,7 +490,55 @@ class Spec(FileModel):
                 self._check_disks(index, service.process)
             self._check_node_selector(index, service.node_selector)
         self._check_storage()
+        self._check_cluster_dns()
         return self
+
+    def _check_cluster_dns(self) -> None:
+        """CoreDNS serves queries only; a Sidecar's egress hosts name services."""
+        services = [s.name for s in self.services]
+        for index, service in enumerate(self.services):
+            egress = service.sidecar.egress if service.sidecar is not None else None
+            for listener_index, listener in enumerate(egress or []):
+                for host_index, host in enumerate(listener.hosts):
+                    if host != "*":
+                        path: FieldPath = (
+                            "services", index, "sidecar", "egress", listener_index, "hosts",
+                            host_index,
+                        )  # fmt: skip
+                        _check_service(path, host, services)
+            scope = service.sidecar.egress_scope() if service.sidecar is not None else None
+            for call_index, call in enumerate(service.calls if scope is not None else []):
+                if scope is not None and call.service not in scope:
+                    raise FieldProblem(
+                        ("services", index, "calls", call_index, "service"),
+                        f"expected a service in the pod's Sidecar egress hosts "
+                        f"({', '.join(sorted(scope))}): its proxy has no route to "
+                        f"{call.service!r}",
+                        value=call.service,
+                        has_value=True,
+                    )
+        dns = self.cluster_dns
+        if dns is None:
+            return
+        _check_service(("clusterDNS", "service"), dns.service, services)
+        index = services.index(dns.service)
+        spec = self.services[index]
+        if spec.calls or spec.sidecar is not None:
+            field = "calls" if spec.calls else "sidecar"
+            raise FieldProblem(
+                ("services", index, field),
+                f"expected no {field} on the cluster DNS service {dns.service!r}: its pods "
+                "answer queries (CoreDNS runs without an Istio sidecar)",
+            )
+        for traffic_index, traffic in enumerate(self.traffic):
+            if traffic.target == dns.service:
+                raise FieldProblem(
+                    ("traffic", traffic_index, "target"),
+                    f"expected a service other than the cluster DNS {dns.service!r}: "
+                    "queries come from the pods' resolvers (and clusterDNS.otherQueries)",
+                    value=traffic.target,
+                    has_value=True,
+                )
 
     def _check_storage(self) -> None:
         """Tables name region-server services; traffic to those names a table."""

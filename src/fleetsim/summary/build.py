@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from fleetsim.metrics.histogram import Accumulator, bucket_of
 from fleetsim.summary.collector import TrafficTotals, deep_quantiles, latency_block, spread
+from fleetsim.summary.dns import DnsWindow
 from fleetsim.summary.model import (
     AgentFigures,
     Autoscaler,
@@ -65,8 +66,10 @@ class SummaryBuilder:
         events: EventLog,
         proxy_figures: ProxyFigures | None,
         storage: StorageTier | None = None,
+        dns: DnsWindow | None = None,
     ) -> None:
         self.spec = spec
+        self.dns = dns
         self.storage = storage
         self.services = services
         self.routes = routes
@@ -96,6 +99,8 @@ class SummaryBuilder:
             self.proxy_figures.start_window()
         if self.storage is not None:
             self.storage.start_window()
+        if self.dns is not None:
+            self.dns.start_window()
 
     def _storage_retries(self, name: str) -> int:
         """Retries of the HBase clients whose tables ``name``'s pods serve (window)."""
@@ -126,8 +131,10 @@ class SummaryBuilder:
             "ready_pods": sum(1 for pod in pods if pod.ready),
             "cpu_utilization": None if utilization is None else round(utilization, 6),
         }
-        if self.proxy_figures is not None:
+        if self.proxy_figures is not None and name not in self.cluster.outside_mesh:
             columns.update(self.proxy_figures.sample(name))
+        if self.dns is not None:
+            columns.update(self.dns.sample(name, self.spec.metrics.interval))
         return columns
 
     # --- the summary -----------------------------------------------------------------
@@ -156,6 +163,7 @@ class SummaryBuilder:
         )
         total_requests = requests["total"]
         services = {name: self._service(name, now) for name in self.services}
+        queries_only = self.cluster.outside_mesh  # DNS queries are no request's tries
         summary = Summary(
             scenario=scenario,
             variant=variant,
@@ -165,8 +173,8 @@ class SummaryBuilder:
             wall_seconds=round(wall, 3),
             events=events,
             requests=requests,
-            attempts=sum(s["attempts"] for s in services.values()),
-            retries=sum(s["retries"] for s in services.values()),
+            attempts=sum(s["attempts"] for n, s in services.items() if n not in queries_only),
+            retries=sum(s["retries"] for n, s in services.items() if n not in queries_only),
             throughput_rps=total_requests / duration,
             latency_ms=_client_latency(client_latency),
             tail=self._tail(client_latency),
@@ -185,6 +193,10 @@ class SummaryBuilder:
             summary["nodes"] = nodes
         if self.storage is not None:
             summary["storage"] = storage_figures(self.storage)
+        if self.dns is not None:
+            dns = self.dns.figures(duration)
+            if dns["clients"] or "coredns" in dns:
+                summary["dns"] = dns
         return summary
 
     def _tail(self, latency: Accumulator) -> Tail:
@@ -305,7 +317,7 @@ class SummaryBuilder:
             overflows=0,
             ejections=self.events.by_service[name]["outlier_ejection"],
         )
-        if self.proxy_figures is not None:
+        if self.proxy_figures is not None and name not in self.cluster.outside_mesh:
             figures = self.proxy_figures.summary(name, self.spec.duration)
             summary["retries"] = figures["retries"]
             summary["overflows"] = figures["overflows"]
@@ -314,6 +326,7 @@ class SummaryBuilder:
             summary["memory_bytes"] = figures["memory_bytes"]
             summary["restarts"] = figures["restarts"]
             summary["sidecar_cpu_cores"] = figures["sidecar_cpu_cores"]
+            summary["proxy_config"] = figures["proxy_config"]
             summary["restarts"]["app"] = self.events.by_service[name]["container_restart"]
         if deployment.spec.process is not None:
             summary["stalls"] = {

@@ -165,6 +165,7 @@ class SidecarFigures(TypedDict):
     memory_bytes: MemoryBytes
     restarts: Restarts
     sidecar_cpu_cores: float
+    proxy_config: ProxyConfig
 
 
 class ServiceSummary(TypedDict):
@@ -188,6 +189,7 @@ class ServiceSummary(TypedDict):
     memory_bytes: NotRequired[MemoryBytes]
     restarts: NotRequired[Restarts]
     sidecar_cpu_cores: NotRequired[float]
+    proxy_config: NotRequired[ProxyConfig]
     hpa: NotRequired[Autoscaler]
     stalls: NotRequired[dict[str, StallBlock]]
 
@@ -350,6 +352,39 @@ class TrafficFigures(TypedDict):
     latency_ms: LatencyBlock
 
 
+class DnsClientFigures(TypedDict):
+    lookups: int
+    failed: int
+    queries: int
+    queries_per_s: float
+    latency_ms: LatencyBlock
+
+
+class CoreDNSFigures(TypedDict):
+    service: str
+    queries: int
+    queries_per_s: float
+    answered: int
+    unanswered: int
+    noerror: int
+    nxdomain: int
+    servfail: int
+    cache_hit_ratio: float
+    forwarded: int
+    node_local_hits: int
+    other_queries: int
+
+
+class DnsFigures(TypedDict):
+    clients: dict[str, DnsClientFigures]
+    coredns: NotRequired[CoreDNSFigures]
+
+
+class ProxyConfig(TypedDict):
+    clusters: int
+    endpoints: int
+
+
 class Summary(TypedDict):
     scenario: str
     variant: str
@@ -369,3 +404,4 @@ class Summary(TypedDict):
     traffic: dict[str, TrafficFigures]
     nodes: NotRequired[dict[str, PoolFigures]]
     storage: NotRequired[StorageFigures]
+    dns: NotRequired[DnsFigures]

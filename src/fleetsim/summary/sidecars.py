@@ -16,6 +16,7 @@ from fleetsim.summary.model import (
     Connections,
     ConnectsPerSecond,
     MemoryBytes,
+    ProxyConfig,
     Restarts,
     SidecarFigures,
     SidecarMemory,
@@ -88,6 +89,7 @@ class ProxyFigures:
         memory = self.memory[service]
         block = memory.block()
         cpu_seconds = counts["cpu_seconds_micro"] / 1e6
+        config = self.mesh.config_size(self.mesh.scope_of(service))
         return SidecarFigures(
             retries=counts["retries"],
             overflows=counts["overflows"] + counts["retry_overflows"],
@@ -109,4 +111,5 @@ class ProxyFigures:
             ),
             restarts=Restarts(sidecar=counts["restarts"]),
             sidecar_cpu_cores=cpu_seconds / duration,
+            proxy_config=ProxyConfig(clusters=config[0], endpoints=config[1]),
         )
