@@ -427,3 +427,19 @@ def test_storage_candidates_are_the_balancer_and_the_zone_failure() -> None:
             assert spec.storage is not None and spec.storage.balancer.enabled
     s2 = load_scenario(root / "hbase-region-imbalance.yaml", variant="balancer-off").raw["spec"]
     assert _names(candidates(s2)) == []
+
+
+def test_the_app_name_lookups_are_a_candidate_and_switch_off() -> None:
+    root = Path(__file__).resolve().parents[2] / "scenarios"
+    s11 = load_scenario(root / "dns-critical-path.yaml").raw["spec"]
+    found = {c.mechanism: c for c in candidates(s11)}
+    assert "name-lookups" in found
+    assert found["name-lookups"].switched_off == "the name lookups of frontend's calls"
+    document = {**load_scenario(root / "dns-critical-path.yaml").raw, "spec": s11}
+    spec = load_scenario(_switched_off(document, found["name-lookups"])).scenario.spec
+    frontend = next(service for service in spec.services if service.name == "frontend")
+    assert frontend.calls[0].lookup is None
+    assert frontend.calls[0].service == "backend"
+    variant = load_scenario(root / "dns-critical-path.yaml", variant="local-socket-sidecar")
+    # The fix binds the backend to the proxy's local socket: no lookup left to switch off.
+    assert "name-lookups" not in _names(candidates(variant.raw["spec"]))

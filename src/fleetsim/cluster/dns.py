@@ -67,6 +67,27 @@ def in_cluster_domain(name: str) -> bool:
     return name == CLUSTER_DOMAIN or name.endswith("." + CLUSTER_DOMAIN)
 
 
+def search_candidates(name: str, searches: list[str], ndots: int) -> list[str]:
+    """The names a resolver tries for ``name``, in order: with fewer than ``ndots`` dots
+    each search suffix first, then the name as given; with more, the name first; with a
+    trailing dot only the name."""
+    if name.endswith("."):
+        return [name[:-1]]
+    suffixed = [f"{name}.{suffix}" for suffix in searches]
+    if name.count(".") >= ndots:
+        return [name, *suffixed]
+    return [*suffixed, name]
+
+
+def names_tried(name: str, searches: list[str], ndots: int, names: Names) -> int:
+    """How many names a lookup of ``name`` tries when every query is answered."""
+    candidates = search_candidates(name, searches, ndots)
+    for index, candidate in enumerate(candidates):
+        if names.rcode(candidate) == NOERROR:
+            return index + 1
+    return len(candidates)
+
+
 class Names:
     """Which names exist: every Service name of the cluster's form
     (``<service>.<namespace>.svc.cluster.local``) and the external names declared."""
@@ -130,12 +151,7 @@ class Resolver:
 
     def candidates(self, name: str) -> list[str]:
         """The names tried, in order, for ``name`` (the ``ndots`` rule)."""
-        if name.endswith("."):
-            return [name[:-1]]
-        suffixed = [f"{name}.{suffix}" for suffix in self.searches]
-        if name.count(".") >= self.ndots:
-            return [name, *suffixed]
-        return [*suffixed, name]
+        return search_candidates(name, self.searches, self.ndots)
 
     def resolve(self, name: str, node: Node, done: Callable[[bool, float], None]) -> Lookup:
         """Look ``name`` up from a pod on ``node``; ``done(resolved, seconds)`` at the end."""

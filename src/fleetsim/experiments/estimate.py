@@ -7,6 +7,10 @@ a run will process from what generates them:
 - each request: its arrival, and a completion at every service it visits (the target
   and, for services that call others, each call, recursively); a sidecar mesh adds
   about one event per visit (connections, the proxy's answer);
+- DNS: each lookup an app makes before a call (``calls[].lookup``, every request) sends
+  two queries per name tried (A and AAAA) and arms one timer per name; each query is a
+  completion at a CoreDNS pod; the cluster's other queries are an arrival and a
+  completion each;
 - periodic work: the collector's Poisson samples (200 per metrics interval), probes
   (two events each: the probe and its answer), the kubelet's one-second housekeeping,
   HPA syncs, cAdvisor rounds, stop-the-world pauses, disk bursts.
@@ -24,6 +28,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Final
 
+from fleetsim.cluster.dns import Names, names_tried
 from fleetsim.dataplane.arrivals import build_profile
 from fleetsim.dataplane.distributions import mean_of
 from fleetsim.scenario.schema import Service, Spec
@@ -109,6 +114,7 @@ def estimate(spec: Spec) -> Estimate:
         arrivals = build_profile(traffic.profile, traffic.rate).integral(0.0, span)
         requests += arrivals
         events += arrivals * (1.0 + per_visit * visits(traffic.target))
+    events += _dns(spec, span)
     intervals = span / spec.metrics.interval
     events += intervals * (SAMPLES_PER_INTERVAL + 1)
     events += _periodic(spec, span)
@@ -137,6 +143,37 @@ def _most_pods(service: Service) -> float:
     if service.hpa is None:
         return float(service.replicas)
     return float(max(service.replicas, service.hpa.max_replicas))
+
+
+def _dns(spec: Spec, span: float) -> float:
+    """Events of the apps' per-request lookups and of the cluster's other queries."""
+    services = {service.name: service for service in spec.services}
+    arrivals: dict[str, float] = {}  # requests reaching each service over the span
+
+    def reach(name: str, count: float) -> None:
+        arrivals[name] = arrivals.get(name, 0.0) + count
+        for call in services[name].calls:
+            reach(call.service, count * call.count)
+
+    for traffic in spec.traffic:
+        reach(traffic.target, build_profile(traffic.profile, traffic.rate).integral(0.0, span))
+    events = 0.0
+    bound: set[tuple[str, str]] = set()
+    for service in spec.services:
+        if spec.mesh is not None and service.sidecar is not None:
+            bound |= {(service.name, host) for host in service.sidecar.local_socket_hosts()}
+    for service in spec.services:
+        config = service.dns_config
+        for call in service.calls:
+            lookup = call.lookup
+            if lookup is None or lookup.every != "request" or (service.name, call.service) in bound:
+                continue
+            tried = names_tried(lookup.name, list(config.searches), config.ndots, Names())
+            events += arrivals.get(service.name, 0.0) * call.count * tried * 3.0
+    dns = spec.cluster_dns
+    if dns is not None and dns.other_queries is not None:
+        events += 2.0 * dns.other_queries.rate * span
+    return events
 
 
 def _periodic(spec: Spec, span: float) -> float:

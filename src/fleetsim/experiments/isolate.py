@@ -564,3 +564,31 @@ def _zone_failure(spec: Mapping[str, Any]) -> tuple[str, Patch] | None:
         if not (isinstance(event, Mapping) and event.get("action") in zonal)
     ]
     return f"the failure of {_names(failed)}", {"events": kept}
+
+
+@_mechanism("name-lookups")
+def _name_lookups(spec: Mapping[str, Any]) -> tuple[str, Patch] | None:
+    """An app's own DNS lookups before its calls (``calls[].lookup``): each call waits for
+    the cluster's DNS and fails with it. On for every call with a ``lookup`` whose
+    destination the pod's Sidecar does not bind to a local socket; switched off by
+    removing it (the app calls an address it already has)."""
+    patch: list[Patch] = []
+    on: list[str] = []
+    for service in _items(spec, "services"):
+        bound = {
+            host
+            for listener in _items(_at(service, "sidecar") or {}, "egress")
+            if _at(listener, "bind")
+            for host in (_at(listener, "hosts") or [])
+        }
+        calls = [
+            {"service": _at(call, "service"), "lookup": None}
+            for call in _items(service, "calls")
+            if _at(call, "lookup") is not None and _at(call, "service") not in bound
+        ]
+        if calls:
+            patch.append({"name": _at(service, "name"), "calls": calls})
+            on.append(f"{_at(service, 'name')}'s calls")
+    if not patch:
+        return None
+    return f"the name lookups of {_names(on)}", {"services": patch}
