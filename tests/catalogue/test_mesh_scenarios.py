@@ -142,8 +142,17 @@ def s9(variant: str | None) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def s9_runs() -> dict[str, dict[str, Any]]:
     document = yaml.safe_load(S9.read_text())
-    variants = ["baseline", "no-retries-no-outlier", "more-pods", "random"]
-    return _run_all({name: (document, None if name == "baseline" else name) for name in variants})
+    variants = ["baseline", "no-retries-no-outlier", "more-pods", "random", "uneven-frontends"]
+    jobs = {name: (document, None if name == "baseline" else name) for name in variants}
+    # The fix on the uneven fleet: the uneven-frontends variant plus the fix's routes.
+    fixed = copy.deepcopy(document)
+    variants_spec = fixed["spec"]["variants"]
+    variants_spec["uneven-fixed"] = {
+        **variants_spec["uneven-frontends"],
+        "routes": variants_spec["no-retries-no-outlier"]["routes"],
+    }
+    jobs["uneven-fixed"] = (fixed, "uneven-fixed")
+    return _run_all(jobs)
 
 
 def test_s9_retries_and_outlier_detection_make_backend_pods_flap(
@@ -184,3 +193,22 @@ def test_s9_more_pods_or_another_load_balancer_is_no_fix(
             backend(fixed)["readiness"]["transitions"], 10
         ), name
         assert summary["attempts"] >= 2 * fixed["attempts"], name
+
+
+def test_s9_uneven_frontends_put_one_zone_far_above_the_other_two(
+    s9_runs: dict[str, dict[str, Any]],
+) -> None:
+    """Seven frontends over three zones (3/2/2). With outlier detection, Istio's locality
+    failover keeps each frontend's backend calls in its own zone, so zone-a's backends
+    take more than its 3/7 of the frontends; its failures come back faster, the gateway's
+    LEAST_REQUEST sends its frontends more, and their retries stay in zone-a too. The
+    fix (no retries, no outlier detection, hence no failover priorities) evens the zones."""
+    uneven, fixed = backend(s9_runs["uneven-frontends"]), backend(s9_runs["uneven-fixed"])
+    shares = {name: zone["share"] for name, zone in uneven["zones"].items()}
+    others = [share for name, share in shares.items() if name != "zone-a"]
+    assert shares["zone-a"] >= 3 / 7 + 0.05
+    assert shares["zone-a"] >= 1.8 * max(others)
+    assert uneven["readiness"]["transitions"] >= 100
+    fixed_shares = [zone["share"] for zone in fixed["zones"].values()]
+    assert max(fixed_shares) - min(fixed_shares) < 0.02
+    assert 4 * fixed["readiness"]["transitions"] <= uneven["readiness"]["transitions"]

@@ -12,6 +12,8 @@ Istio ``localityLbSetting`` (MeshConfig, enabled by default) and
   overprovisioning factor 1.4, capped at 100 %. Priority 0 takes its health in
   percent of the traffic, the next priority the rest up to its own health, and so on;
   when the healths add up to less than 100 % the loads are scaled up to 100 %.
+- With ``zoneAwareLbConfig`` on the route, priority 0 picks by Envoy's zone-aware routing
+  (:mod:`zone_aware`) unless it is in panic.
 - A priority whose healthy share is below the panic threshold (Envoy 50 %, Istio's
   ``minHealthPercent`` default 0 when outlier detection is configured) balances over all
   of its hosts, ejected ones included. With no healthy host and no panic the cluster
@@ -29,6 +31,7 @@ from fleetsim.envoy.load_balancer import LoadBalancer
 
 if TYPE_CHECKING:
     from fleetsim.dataplane.protocols import Host
+    from fleetsim.envoy.zone_aware import ZoneAwarePicker
 
 OVERPROVISIONING_FACTOR = 1.4
 ENVOY_PANIC_THRESHOLD = 50.0
@@ -76,6 +79,7 @@ class PrioritySet:
         locality: bool,
         panic_threshold: float,
         empty: Host,
+        zone_aware: ZoneAwarePicker | None = None,
     ) -> None:
         self.balancers = balancers  # one per priority (two when locality is on)
         self.draws = draws
@@ -83,6 +87,7 @@ class PrioritySet:
         self.locality = locality
         self.panic_threshold = panic_threshold
         self.empty = empty
+        self.zone_aware = zone_aware
         self.loads: list[float] = [1.0]
         self.panic = False
 
@@ -90,15 +95,21 @@ class PrioritySet:
         levels = split_by_zone(hosts, self.zone) if self.locality else [hosts]
         counts: list[tuple[int, int]] = []
         self.panic = False
+        first: tuple[list[Host], bool] | None = None  # priority 0: healthy hosts, panic
         for balancer, level in zip(self.balancers, levels, strict=False):
             healthy = [host for host in level if host not in ejected] if ejected else level
-            if level and 100.0 * len(healthy) / len(level) < self.panic_threshold:
+            panic = bool(level) and 100.0 * len(healthy) / len(level) < self.panic_threshold
+            if panic:
                 healthy = level  # panic: ignore health in this priority
                 self.panic = True
             balancer.set_hosts(healthy)
             counts.append((len(healthy), len(level)))
+            if first is None:
+                first = (healthy, panic)
         self.loads = priority_loads(counts)
         picks = [balancer.pick for balancer in self.balancers[: len(levels)]]
+        if self.zone_aware is not None and first is not None and not first[1]:
+            picks[0] = self.zone_aware.build(levels[0], first[0], picks[0])
         return self._picker(picks)
 
     def _picker(self, picks: list[Callable[[], Host]]) -> Callable[[], Host]:

@@ -28,7 +28,7 @@ of its clients when the idle timeout is long.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Protocol
 
 from fleetsim.engine.random import integers_from
@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from fleetsim.engine.random import RandomStreams
     from fleetsim.envoy.router import ProxyRoute
     from fleetsim.envoy.upstream_cluster import UpstreamCluster
+    from fleetsim.envoy.zone_aware import LocalCluster
     from fleetsim.scenario.mesh import ProxyModel
 
 SIDECAR_READINESS_PERIOD = 15.0
@@ -63,6 +64,12 @@ class ProxyManager(Protocol):
     def config_bytes(self, scope: frozenset[str] | None) -> int:
         """Memory of the configuration a proxy scoped to ``scope`` holds (its clusters
         and endpoints; None = every service of the mesh)."""
+        ...
+
+    @property
+    def fanouts(self) -> Mapping[str, LocalCluster]:
+        """Each service's endpoints as EDS gives them: a proxy's own service's is its
+        local cluster for zone-aware routing."""
         ...
 
     def proxy_down(self, proxy: SidecarProxy) -> None: ...

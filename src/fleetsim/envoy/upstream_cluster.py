@@ -6,9 +6,10 @@ connection pools. Nothing of it is shared between proxies, so two proxies can di
 about which hosts are healthy, and a proxy keeps using what it was last told.
 
 The cluster picks a host (load balancer over the priorities of :mod:`locality`, ejected
-hosts left out), hands out connections from the worker's pool to that host, and counts
-requests, connections and overflows. When a host leaves the endpoint list, its pooled
-connections are closed, as Envoy does when a host goes away.
+hosts left out, by zone first with :mod:`zone_aware` routing), hands out connections
+from the worker's pool to that host, and counts requests, connections and overflows.
+When a host leaves the endpoint list, its pooled connections are closed, as Envoy does
+when a host goes away.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from fleetsim.envoy.connection_pool import Connection, ConnectionPool
 from fleetsim.envoy.load_balancer import make_load_balancer
 from fleetsim.envoy.locality import ENVOY_PANIC_THRESHOLD, PrioritySet
 from fleetsim.envoy.outlier_detection import OutlierDetector
+from fleetsim.envoy.zone_aware import ZoneAwarePicker
 
 if TYPE_CHECKING:
     from fleetsim.dataplane.protocols import Host
@@ -66,6 +68,23 @@ class UpstreamCluster:
             )
             for level in range(levels)
         ]
+        zone_aware = None
+        local = proxy.mesh.fanouts.get(proxy.service)
+        if spec.zone_aware_lb_config is not None and local is not None:
+            zone_aware = ZoneAwarePicker(
+                spec.zone_aware_lb_config,
+                proxy.zone,
+                local,
+                lambda zone: make_load_balancer(
+                    policy,
+                    streams,
+                    f"{name}/load-balancer/zone/{zone}",
+                    empty,
+                    active=self.active,
+                    choice_count=spec.least_request_lb_config.choice_count,
+                ),
+                streams.uniform(f"{name}/zone-routing"),
+            )
         self.priorities = PrioritySet(
             balancers,
             streams.uniform(f"{name}/priority"),
@@ -75,6 +94,7 @@ class UpstreamCluster:
                 ENVOY_PANIC_THRESHOLD if detection is None else float(detection.min_health_percent)
             ),
             empty=empty,
+            zone_aware=zone_aware,
         )
         self.outlier: OutlierDetector | None = None
         if detection is not None:

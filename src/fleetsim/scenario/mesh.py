@@ -37,6 +37,7 @@ __all__ = [
     "ProxyModel",
     "RetryBudget",
     "TCPSettings",
+    "ZoneAwareLbConfig",
 ]
 
 ISTIO_UNLIMITED: Final = 2**32 - 1
@@ -129,6 +130,28 @@ class LocalityLbSetting(FileModel):
     """
 
     enabled: bool = True
+
+
+class ZoneAwareLbConfig(FileModel):
+    """Envoy zone-aware routing (``CommonLbConfig.zone_aware_lb_config``, ``cluster.proto``;
+    ``arch_overview/upstream/load_balancing/zone_aware``), not an Istio setting.
+
+    Envoy routes by zone only when its bootstrap names a local cluster (the callers' own
+    service, ``cluster_manager.local_cluster_name``); Istio names none, so its sidecars
+    never do (istio/istio#18500, #35102). Setting this on a route gives the calling
+    proxies that local cluster: each keeps a pick in its zone as far as the upstream's
+    share of healthy hosts there covers its own service's share of hosts there, and
+    spills the rest to the zones with spare share (:mod:`fleetsim.envoy.zone_aware`).
+    Only priority 0 routes by zone, so Istio's locality failover (with
+    ``outlierDetection``) leaves it nothing to do.
+    """
+
+    routing_enabled: Annotated[Fraction, Field(ge=0.0, le=100.0)] = 100.0
+    """Percent of picks that route by zone (runtime ``upstream.zone_routing.enabled``,
+    default 100)."""
+    min_cluster_size: Count = Field(default=6, ge=0)
+    """No zone routing with fewer healthy upstream hosts (runtime
+    ``upstream.zone_routing.min_cluster_size``, default 6)."""
 
 
 class RetryBudget(FileModel):

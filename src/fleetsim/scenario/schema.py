@@ -68,6 +68,7 @@ from fleetsim.scenario.mesh import (
     Mesh,
     OutlierDetection,
     RetryBudget,
+    ZoneAwareLbConfig,
 )
 from fleetsim.scenario.node import ProcessSpec
 from fleetsim.scenario.storage import Storage, StorageRequest
@@ -399,6 +400,9 @@ class Route(FileModel):
     least_request_lb_config: LeastRequestLbConfig = Field(default_factory=LeastRequestLbConfig)
     locality_lb_setting: LocalityLbSetting | None = None
     """None = the mesh's ``localityLbSetting``."""
+    zone_aware_lb_config: ZoneAwareLbConfig | None = None
+    """None = no zone-aware routing (Istio sets no local cluster); see
+    :class:`~fleetsim.scenario.mesh.ZoneAwareLbConfig`."""
 
 
 # --- the scenario ------------------------------------------------------------------
@@ -770,6 +774,7 @@ _MESH_ONLY_ROUTE_FIELDS: Final = (
     ("connection_pool", "connectionPool"),
     ("least_request_lb_config", "leastRequestLbConfig"),
     ("locality_lb_setting", "localityLbSetting"),
+    ("zone_aware_lb_config", "zoneAwareLbConfig"),
 )
 
 
