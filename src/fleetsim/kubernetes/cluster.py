@@ -8,6 +8,8 @@ creates, restarts, node events) goes through the modelled lifecycle.
 ``zones_down`` holds the zones that a ``fail-zone`` took down and no ``restore-zone``
 brought back yet; each ``zone_listeners`` callable hears ``(zone, up)`` at both edges,
 so rooms beside Kubernetes (a storage tier's servers) can react to the same outage.
+Each ``node_listeners`` callable hears a node the instant it is lost without a drain
+(``fail-node``, or its zone's ``fail-zone``): what ran there stopped without a close.
 """
 
 from __future__ import annotations
@@ -73,6 +75,8 @@ class Cluster:
         self.nodes: list[Node] = []
         self.zones_down: set[str] = set()
         self.zone_listeners: list[Callable[[str, bool], None]] = []
+        # Hear each node lost without a drain (fail-node, fail-zone), at the instant.
+        self.node_listeners: list[Callable[[Node], None]] = []
         # Timeline actions another room carries out (a storage tier's rolling restart).
         self.event_handlers: dict[str, Callable[[Event], None]] = {}
         self.node_lifecycle = NodeLifecycle(self)
@@ -161,6 +165,9 @@ class Cluster:
         elif action == "restore-zone":
             assert event.zone is not None
             self.node_lifecycle.restore_zone(event.zone)
+        elif action == "fail-node":
+            for node in self._nodes_to_fail(event):
+                self.node_lifecycle.fail_node(node)
         else:
             self.event_handlers[action](event)
 
@@ -172,6 +179,26 @@ class Cluster:
             node
             for node in self.nodes
             if node.pool == event.pool and not node.terminated and not node.cordoned
+        ]
+        return live[: event.count or 1]
+
+    def _nodes_to_fail(self, event: Event) -> list[Node]:
+        """By name, ``count`` up nodes of a pool, or the node of a service's first live pod."""
+        if event.node is not None:
+            node = self.node_lifecycle.find(event.node)
+            return [] if node is None or node.unreachable else [node]
+        if event.service is not None:
+            deployment = self.deployments.get(event.service)
+            pods = deployment.pods if deployment is not None else []
+            for pod in pods:
+                node = pod.node
+                if pod.active and node is not None and not node.unreachable:
+                    return [node]
+            return []
+        live = [
+            node
+            for node in self.nodes
+            if node.pool == event.pool and not node.terminated and not node.unreachable
         ]
         return live[: event.count or 1]
 

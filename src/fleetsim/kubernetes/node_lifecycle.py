@@ -32,6 +32,13 @@ control plane learns it the way the node lifecycle controller does (kubernetes/k
    connectivity is at fault: it taints and evicts nothing, and taints already set are
    lifted (their evictions cancelled) until a zone is back.
 
+``fail-node`` is the same loss for single nodes (a machine that dies or drops off the
+network, with no drain and no close): the node is ``unreachable`` and its containers are
+lost at once; after the grace period it turns NotReady and its pods not Ready, it joins
+its zone's rate-limited tainting queue, and its pods are evicted after the toleration.
+The node never comes back (a ``restore-zone`` of its zone leaves it down); its evicted
+pods stay Terminating, their replacements run elsewhere.
+
 ``restore-zone`` gives the power back: each node boots again (its pool's ``bootTime``;
 an unbounded node at once) and its kubelet comes back Ready. The node rebooted, so no
 container survived: pods evicted meanwhile are removed for good, the others start
@@ -63,6 +70,8 @@ class NodeLifecycle:
         self._epoch: dict[str, int] = {}  # per zone: timers of an earlier outage are stale
         self._noticed: set[str] = set()  # zones whose nodes the controller marked NotReady
         self._to_taint: dict[str, list[Node]] = {}
+        self._tainted: set[Node] = set()  # nodes whose NoExecute taint is set
+        self._failed: list[Node] = []  # nodes a fail-node took down: they stay down
         self.disrupted = False  # every zone with nodes NotReady: no tainting, no eviction
         nodes: list[Node] = []
         if not spec.node_pools:
@@ -170,11 +179,29 @@ class NodeLifecycle:
         cluster.zones_down.add(zone)
         epoch = self._next_epoch(zone)
         for node in self._zone_nodes(zone):
-            node.unreachable = True
-            cluster.kubelet.node_lost(node)
+            self._lose(node)
         cluster.events.record("zone_failed")
         self._tell(zone, False)
         self.env.schedule(self.grace_period, self._notice, (zone, epoch))
+
+    def fail_node(self, node: Node) -> None:
+        """``node`` loses power and network: its containers are lost, nothing is drained."""
+        if node.terminated or node.unreachable:
+            return
+        self._epoch.setdefault(node.zone, 0)
+        self._failed.append(node)
+        self._lose(node)
+        self.cluster.events.record("node_failed")
+        self.env.schedule(self.grace_period, self._notice_node, node)
+
+    def _lose(self, node: Node) -> None:
+        """The machine is gone: its kubelet and app containers with it."""
+        if node.unreachable:
+            return
+        node.unreachable = True
+        self.cluster.kubelet.node_lost(node)
+        for listener in list(self.cluster.node_listeners):
+            listener(node)
 
     def _notice(self, argument: tuple[str, int]) -> None:
         """The grace period passed without a heartbeat: NotReady, pods not Ready."""
@@ -182,16 +209,27 @@ class NodeLifecycle:
         if self._epoch[zone] != epoch:
             return
         self._noticed.add(zone)
-        for node in self._zone_nodes(zone):
+        self._mark_not_ready(self._zone_nodes(zone))
+        if self._all_disrupted():
+            self._enter_disruption()
+        else:
+            self._start_tainting(zone)
+
+    def _notice_node(self, node: Node) -> None:
+        """One failed node's grace period passed: NotReady, then into the taint queue."""
+        if not node.unreachable or node.terminated or node.not_ready:
+            return
+        self._mark_not_ready([node])
+        if not self.disrupted:
+            self._queue_taints(node.zone, [node])
+
+    def _mark_not_ready(self, nodes: list[Node]) -> None:
+        for node in nodes:
             if node.not_ready:
                 continue
             node.not_ready = True
             self.cluster.events.record("node_not_ready")
             self.cluster.kubelet.mark_pods_not_ready(node)
-        if self._all_disrupted():
-            self._enter_disruption()
-        else:
-            self._start_tainting(zone)
 
     def _all_disrupted(self) -> bool:
         zones = {node.zone for node in self.cluster.nodes if not node.terminated}
@@ -203,9 +241,18 @@ class NodeLifecycle:
         for zone in self._noticed:
             self._next_epoch(zone)
             self._to_taint.pop(zone, None)
+        self._tainted = {node for node in self._tainted if node.zone not in self._noticed}
 
     def _start_tainting(self, zone: str) -> None:
-        self._to_taint[zone] = [node for node in self._zone_nodes(zone) if node.unreachable]
+        self._queue_taints(zone, [node for node in self._zone_nodes(zone) if node.unreachable])
+
+    def _queue_taints(self, zone: str, nodes: list[Node]) -> None:
+        """Add ``nodes`` to ``zone``'s tainting queue; start it unless it is running."""
+        queue = self._to_taint.get(zone)
+        if queue:  # the queue's next step is on the clock
+            queue.extend(node for node in nodes if node not in queue)
+            return
+        self._to_taint[zone] = list(nodes)
         self._taint_next((zone, self._epoch[zone]))
 
     def _taint_next(self, argument: tuple[str, int]) -> None:
@@ -215,7 +262,8 @@ class NodeLifecycle:
         if self._epoch[zone] != epoch or not queue:
             return
         node = queue.pop(0)
-        if node.unreachable and not node.terminated:
+        if node.unreachable and not node.terminated and node not in self._tainted:
+            self._tainted.add(node)
             self.cluster.events.record("node_tainted")
             self.env.schedule(self.toleration, self._evict, (node, epoch))
         if queue:
@@ -241,8 +289,11 @@ class NodeLifecycle:
         epoch = self._next_epoch(zone)
         self._noticed.discard(zone)
         self._to_taint.pop(zone, None)
+        self._tainted = {node for node in self._tainted if node.zone != zone}
         now = self.env.now
         for node in self._zone_nodes(zone):
+            if node in self._failed:
+                continue  # a machine that failed on its own stays down
             pool = self.pools.get(node.pool)
             boot = pool.boot_time if pool is not None else 0.0
             node.ready_at = max(node.ready_at, now + boot)
@@ -255,6 +306,11 @@ class NodeLifecycle:
             self.disrupted = False
             for other in list(self._noticed):
                 self._start_tainting(other)
+        if not self.disrupted:
+            # The new epoch cancelled the taints of failed nodes here: queue them again.
+            failed = [n for n in self._failed if n.zone == zone and n.not_ready]
+            if failed:
+                self._queue_taints(zone, failed)
 
     def _node_back(self, argument: tuple[Node, int]) -> None:
         """The node booted: reachable and Ready, its kubelet reconciles its pods."""

@@ -649,6 +649,7 @@ EventAction = Literal[
     "fail-zone",
     "restore-zone",
     "rolling-restart",
+    "fail-node",
 ]
 
 # For each action: the fields it requires and those it may take besides.
@@ -661,6 +662,7 @@ _EVENT_FIELDS: Final[dict[str, tuple[tuple[str, ...], tuple[str, ...]]]] = {
     "fail-zone": (("zone",), ()),
     "restore-zone": (("zone",), ()),
     "rolling-restart": (("service", "method"), ("cooldown", "max_threads")),
+    "fail-node": ((), ("node", "pool", "count", "service")),
 }
 _EVENT_TAKES: Final[dict[str, str]] = {
     "terminate-node": "takes node, or pool with an optional count (default 1)",
@@ -672,6 +674,8 @@ _EVENT_TAKES: Final[dict[str, str]] = {
     "restore-zone": "takes zone",
     "rolling-restart": "takes service (region servers) and method, optionally cooldown "
     "and maxThreads",
+    "fail-node": "takes node, or pool with an optional count (default 1), or service (the "
+    "node of its first live pod)",
 }
 _EVENT_PARAMETERS: Final = (
     "node",
@@ -703,6 +707,11 @@ class Event(FileModel):
       plane notices after ``spec.cluster.nodeMonitorGracePeriod`` and evicts the pods
       after ``defaultUnreachableTolerationSeconds`` (see :class:`Cluster`).
     - ``restore-zone``: ``zone``'s nodes are back (each after its pool's ``bootTime``).
+    - ``fail-node``: one node loses power and network, as ``fail-zone`` does for a zone:
+      by ``node`` name, ``count`` nodes (default 1) of ``pool``, or ``service``: the node
+      of that service's first live pod (``istiod`` names the mesh's istiod pods when
+      ``spec.mesh.istiod`` is set). Nothing is drained; the control plane notices after
+      the grace period and evicts after the toleration (see :class:`Cluster`).
     - ``rolling-restart``: every region server of ``service`` (a table's
       ``regionServers``) is restarted in turn, ``cooldown`` apart. ``method: naive``
       kills and restarts each; ``graceful`` is ``graceful_stop.sh``: the balancer off,
@@ -741,7 +750,22 @@ class Event(FileModel):
                 raise FieldProblem(name, f"required field is missing: {self.action} {takes}")
         if self.action == "terminate-node":
             self._check_terminate(takes)
+        if self.action == "fail-node":
+            self._check_fail_node(takes)
         return self
+
+    def _check_fail_node(self, takes: str) -> None:
+        given = [name for name in ("node", "pool", "service") if getattr(self, name) is not None]
+        if not given:
+            raise FieldProblem("node", f"required field is missing: fail-node {takes}")
+        if len(given) > 1:
+            raise FieldProblem(
+                given[1], f"expected one of node, pool or service, not both: fail-node {takes}"
+            )
+        if self.pool is None and self.count is not None:
+            raise FieldProblem("count", f"not a field of fail-node with a {given[0]}: it {takes}")
+        if self.pool is not None and self.count is None:
+            self.count = 1
 
     def _check_terminate(self, takes: str) -> None:
         if self.node is None and self.pool is None:
