@@ -149,6 +149,8 @@ class Kubelet:
         now = self.env.now
         spec = deployment.spec
         mesh = self.cluster.mesh
+        if not deployment.sidecar_injected:
+            mesh = None
         inbound = mesh.inbound_proxy(pod) if mesh is not None else None
         container: AppContainer
         if spec.calls:

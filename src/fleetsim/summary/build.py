@@ -22,6 +22,7 @@ from fleetsim.summary.model import (
     Autoscaler,
     DiskFigures,
     LatencyBlock,
+    MeshFigures,
     PodShares,
     PoolFigures,
     Readiness,
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
     from fleetsim.scenario.schema import Spec
     from fleetsim.storage.tier import StorageTier
     from fleetsim.summary.collector import Collector
+    from fleetsim.summary.istiod import XdsViews
     from fleetsim.summary.sidecars import ProxyFigures
 
 
@@ -65,6 +67,7 @@ class SummaryBuilder:
         events: EventLog,
         proxy_figures: ProxyFigures | None,
         storage: StorageTier | None = None,
+        xds_views: XdsViews | None = None,
     ) -> None:
         self.spec = spec
         self.storage = storage
@@ -74,6 +77,7 @@ class SummaryBuilder:
         self.collector = collector
         self.events = events
         self.proxy_figures = proxy_figures
+        self.xds_views = xds_views
         self._received_at_start: dict[Pod, int] = {}
         self._retries_at_start: dict[str, int] = {}
 
@@ -96,6 +100,8 @@ class SummaryBuilder:
             self.proxy_figures.start_window()
         if self.storage is not None:
             self.storage.start_window()
+        if self.xds_views is not None:
+            self.xds_views.start_window()
 
     def _storage_retries(self, name: str) -> int:
         """Retries of the HBase clients whose tables ``name``'s pods serve (window)."""
@@ -128,6 +134,8 @@ class SummaryBuilder:
         }
         if self.proxy_figures is not None:
             columns.update(self.proxy_figures.sample(name))
+        if self.xds_views is not None:
+            columns.update(self.xds_views.sample(name))
         return columns
 
     # --- the summary -----------------------------------------------------------------
@@ -185,6 +193,8 @@ class SummaryBuilder:
             summary["nodes"] = nodes
         if self.storage is not None:
             summary["storage"] = storage_figures(self.storage)
+        if self.xds_views is not None:
+            summary["mesh"] = MeshFigures(istiod=self.xds_views.istiod(self.cluster))
         return summary
 
     def _tail(self, latency: Accumulator) -> Tail:
@@ -315,6 +325,8 @@ class SummaryBuilder:
             summary["restarts"] = figures["restarts"]
             summary["sidecar_cpu_cores"] = figures["sidecar_cpu_cores"]
             summary["restarts"]["app"] = self.events.by_service[name]["container_restart"]
+        if self.xds_views is not None:
+            summary["xds"] = self.xds_views.figures(name)
         if deployment.spec.process is not None:
             summary["stalls"] = {
                 cause: _stall_block(counter)

@@ -167,6 +167,33 @@ class SidecarFigures(TypedDict):
     sidecar_cpu_cores: float
 
 
+class XdsFigures(TypedDict):
+    """A proxy group's xDS view (``spec.mesh.istiod``), over the measured window."""
+
+    stale_endpoint_seconds: float
+    stale_proxies_max: int
+    tries_to_gone_endpoints: int
+
+
+class IstiodPodFigures(TypedDict):
+    name: str
+    node: str | None
+    state: str
+    connected_proxies: int
+    connected_proxies_max: int
+    pushes: int
+    full_pushes: int
+
+
+class IstiodFigures(TypedDict):
+    pods: list[IstiodPodFigures]
+    gateway: XdsFigures
+
+
+class MeshFigures(TypedDict):
+    istiod: IstiodFigures
+
+
 class ServiceSummary(TypedDict):
     attempts: int
     succeeded: int
@@ -190,6 +217,7 @@ class ServiceSummary(TypedDict):
     sidecar_cpu_cores: NotRequired[float]
     hpa: NotRequired[Autoscaler]
     stalls: NotRequired[dict[str, StallBlock]]
+    xds: NotRequired[XdsFigures]
 
 
 class RegionServerFigures(TypedDict):
@@ -369,3 +397,4 @@ class Summary(TypedDict):
     traffic: dict[str, TrafficFigures]
     nodes: NotRequired[dict[str, PoolFigures]]
     storage: NotRequired[StorageFigures]
+    mesh: NotRequired[MeshFigures]
