@@ -56,6 +56,7 @@ GOLDEN_RUNS = [
     GoldenRun("scenarios/hbase-rolling-restart.yaml", duration="3m", warmup="30s"),
     GoldenRun("scenarios/hbase-gc-blockcache.yaml", duration="20s", warmup="10s"),
     GoldenRun("scenarios/hbase-compaction-window.yaml", duration="30m"),
+    GoldenRun("scenarios/stale-membership-keepalive.yaml", duration="4m"),
 ]
 
 
