@@ -377,3 +377,31 @@ def test_bad_istiod_settings_are_clear_errors(change: Any, path: str, phrase: st
         load_scenario(doc)
     message = str(caught.value)
     assert path in message and phrase in message
+
+
+def test_proxies_of_a_lost_node_leave_and_reconnect_when_the_node_is_back() -> None:
+    doc = mesh_doc(
+        duration=200.0,
+        events=[
+            {"at": 20, "action": "fail-zone", "zone": "zone-b"},
+            {"at": 60, "action": "restore-zone", "zone": "zone-b"},
+            {"at": 150, "action": "scale", "service": "backend", "replicas": 3},
+        ],
+    )
+    simulation = Simulation(load_scenario(doc))
+    xds = simulation.mesh.xds if simulation.mesh is not None else None
+    assert xds is not None and simulation.mesh is not None
+    simulation.cluster.start({s.name: s for s in simulation.sources})
+    simulation.env.run(30.0)
+    in_b = [p for p in simulation.mesh.proxies["frontend"] if p.zone == "zone-b"]
+    assert in_b and all(p not in xds.clients for p in in_b)  # gone with their node
+    simulation.env.run(170.0)
+    frontends = simulation.mesh.proxies["frontend"]
+    assert all(p in xds.clients and xds.clients[p].server is not None for p in frontends)
+    # The change at 150 s reached every frontend on a live istiod, those of zone-b
+    # included (they reconnected); those still on zone-b's dead istiod wait for keepalive.
+    for proxy in frontends:
+        server = xds.clients[proxy].server
+        assert server is not None
+        assert len(proxy.clusters["backend"].endpoints) == (3 if server.alive else 4)
+    assert all(xds.clients[p].server.alive for p in in_b)  # type: ignore[union-attr]

@@ -173,6 +173,9 @@ class ServiceMesh:
             proxy = self._add_pod(pod)
             if self.xds is not None:
                 self.xds.connect(proxy)
+        elif self.xds is not None and proxy not in self.xds.clients:
+            # Back after its node was lost: pilot-agent starts again, a new stream.
+            self.xds.connect(proxy, returning=True)
         return proxy
 
     def outbound_routes(self, pod: Pod) -> Mapping[str, Router]:

@@ -260,14 +260,25 @@ class XdsControlPlane:
 
     # --- a proxy's stream ------------------------------------------------------------
 
-    def connect(self, proxy: SidecarProxy) -> None:
-        """A proxy starts (its sidecar's start-up already fetched the current config)."""
+    def connect(self, proxy: SidecarProxy, *, returning: bool = False) -> None:
+        """A proxy starts (its sidecar's start-up already fetched the current config).
+
+        ``returning``: the proxy of a pod whose node was lost and is back; its clusters
+        still hold the lists of before, so they take the current ones now.
+        """
+        if returning:
+            for name, cluster in proxy.clusters.items():
+                cluster.set_endpoints(self.fanouts[name].endpoints)
         client = XdsClient(proxy, {name: fanout.version for name, fanout in self.fanouts.items()})
         self.clients[proxy] = client
         self.groups.setdefault(client.group, StaleCounter())
         server = self._choose()
         if server is None:
             self.waiting.append(client)
+            return
+        if not server.alive:
+            # A dead pod still in the Service's endpoints: refused, tried again later.
+            self.env.schedule(self.settings.reconnect_delay, self._reconnect, (client, 0))
             return
         server.full_pushes += 1  # the configuration the sidecar started with
         self._attach(client, server, full_push=False)
