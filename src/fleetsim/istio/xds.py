@@ -2,8 +2,10 @@
 
 With ``spec.mesh.istiod`` istiod is a Deployment (:func:`istiod_service_spec`): its pods
 are scheduled on nodes like any other, take their requests there and die with their
-node. The ``istiod`` Service's ready endpoints (published by the EndpointsController
-like any service's) are what a proxy connecting to ``istiod.istio-system.svc`` picks
+node; they get no sidecar (the chart's pod template sets ``sidecar.istio.io/inject:
+"false"``) and no traffic, and appear in the results only as ``mesh.istiod``. The
+``istiod`` Service's ready endpoints (published by the EndpointsController like any
+service's) are what a proxy connecting to ``istiod.istio-system.svc`` picks
 from, at random as kube-proxy's VIP does.
 
 The push path (``istio/istio`` ``pilot/pkg/xds/discovery.go`` ``debounce`` and
@@ -23,7 +25,7 @@ The push path (``istio/istio`` ``pilot/pkg/xds/discovery.go`` ``debounce`` and
 A stream ends in one of three ways:
 
 - the istiod pod is deleted gracefully (drain, scale-down, rollout): it closes its
-  streams (GOAWAY) and the proxies reconnect at once;
+  streams (GOAWAY) and the proxies reconnect right away (after ``reconnectDelay``);
 - the stream reaches ``maxServerConnectionAge`` (+/- 10 % jitter, as gRPC-Go's
   ``MaxConnectionAge``): the live istiod closes it and the proxy reconnects, possibly
   elsewhere (a rebalance);
@@ -72,11 +74,12 @@ if TYPE_CHECKING:
     from fleetsim.scenario.mesh import Istiod as IstiodSpec
 
 AGE_JITTER: Final = 0.1
-"""gRPC-Go adds +/- 10 % to ``MaxConnectionAge`` (``grpc/grpc-go``
-``internal/transport/http2_server.go``), which Istio's ``keepaliveMaxServerConnectionAge``
-sets."""
+"""gRPC-Go adds a random +/- 10 % to ``MaxConnectionAge`` (``grpc/grpc-go``
+``keepalive/keepalive.go``, ``ServerParameters``), which Istio's
+``keepaliveMaxServerConnectionAge`` sets."""
 ISTIOD_READINESS: Final = Probe(initial_delay_seconds=1.0, period_seconds=3.0, timeout_seconds=5.0)
-"""istiod's readinessProbe in the ``istio-discovery`` chart (``/ready``, 1 s, 3 s, 5 s)."""
+"""istiod's readinessProbe (``/ready``: initial delay 1 s, period 3 s, timeout 5 s) in
+``istio/istio`` ``manifests/charts/istio-control/istio-discovery/templates/deployment.yaml``."""
 
 
 def istiod_service_spec(settings: IstiodSpec) -> ServiceSpec:
