@@ -19,10 +19,12 @@ from fleetsim.envoy.router import Route
 from fleetsim.errors import ScenarioError
 from fleetsim.istio.mesh import ServiceMesh
 from fleetsim.istio.pilot_agent import SidecarStartup
+from fleetsim.istio.xds import istiod_service_spec
 from fleetsim.kubernetes.cluster import Cluster
 from fleetsim.metrics.events import EventLog
 from fleetsim.result import Result
 from fleetsim.scenario.loader import LoadedScenario
+from fleetsim.scenario.mesh import ISTIOD
 from fleetsim.scenario.schema import Route as RouteSpec
 from fleetsim.scenario.schema import Service as ServiceSpec
 from fleetsim.scenario.schema import Spec
@@ -32,6 +34,7 @@ from fleetsim.storage.tier import StorageTier
 from fleetsim.summary.build import SummaryBuilder
 from fleetsim.summary.collector import Collector
 from fleetsim.summary.dns import DnsWindow
+from fleetsim.summary.istiod import XdsViews
 from fleetsim.summary.sidecars import ProxyFigures
 
 # Called with (simulated seconds done, simulated seconds in all, events so far).
@@ -84,9 +87,11 @@ class Simulation:
             mesh=self.mesh,
             outside_mesh=frozenset(() if self.names.service is None else (self.names.service,)),
             call_routes=self.names,
+            control_plane=self._control_plane(),
         )
         if self.mesh is not None:
             self.mesh.kubelet = self.cluster.kubelet
+            self.cluster.node_listeners.append(self.mesh.node_lost)
         self.sources = [self._source(t) for t in self.spec.traffic]
         if self.storage is not None:
             self.cluster.zone_listeners.append(self.storage.zone_changed)
@@ -112,17 +117,31 @@ class Simulation:
             self.proxy_figures,
             self.storage,
             DnsWindow(self.names) if self.names.modelled else None,
+            xds_views=(
+                XdsViews(self.mesh.xds, self.services)
+                if self.mesh is not None and self.mesh.xds is not None
+                else None
+            ),
         )
 
     def _restart_app(self, service: str, pod: str, graceful: bool) -> None:
         self.cluster.restart_app(service, pod, graceful=graceful)
 
+    def _control_plane(self) -> list[tuple[ServiceSpec, Service]]:
+        """istiod's Deployment, when the mesh models istiod as pods."""
+        if self.spec.mesh is None or self.spec.mesh.istiod is None:
+            return []
+        spec = istiod_service_spec(self.spec.mesh.istiod)
+        return [(spec, Service(spec))]
+
     def _endpoint_subscribers(self) -> dict[str, EndpointSubscriber]:
         """Who hears each service's ready pods: its clients' routes (or istiod's push),
-        and for region servers their HBase master."""
+        for region servers their HBase master, and istiod's own pods the proxies."""
         subscribers: dict[str, EndpointSubscriber] = (
             dict(self.mesh.fanouts) if self.mesh is not None else dict(self.routes)
         )
+        if self.mesh is not None and self.mesh.xds is not None:
+            subscribers[ISTIOD] = self.mesh.xds
         if self.storage is not None:
             subscribers.update(self.storage.masters)
         if self.names.coredns is not None and self.names.service is not None:

@@ -57,6 +57,7 @@ GOLDEN_RUNS = [
     GoldenRun("scenarios/hbase-gc-blockcache.yaml", duration="20s", warmup="10s"),
     GoldenRun("scenarios/hbase-compaction-window.yaml", duration="30m"),
     GoldenRun("scenarios/dns-critical-path.yaml", duration="10s", warmup="2s"),
+    GoldenRun("scenarios/stale-membership-keepalive.yaml", duration="4m"),
 ]
 
 

@@ -8,8 +8,9 @@ has given up, as real servers do: nothing cancels it.
 One object lives for one run of the container. Endpoint lists hold it, so a client with
 a stale list still reaches it after it stopped: a stopped container refuses connections
 (``CONNECT_FAILURE``), a killed one answers what it held with ``RESET``, and a lost one
-(its node lost power and network) answers nothing at all. A restarted container is a
-new object (the kubelet starts a new process, cold again).
+(its node lost power and network) answers nothing at all. Such tries, sent to an
+endpoint that no longer exists, are counted in the service's ``gone_tries``. A
+restarted container is a new object (the kubelet starts a new process, cold again).
 
 ``accept`` and ``finish`` are the per-attempt hot path. They inline the latency
 histogram (see ``metrics.histogram``) on purpose.
@@ -108,6 +109,7 @@ class AppContainer:
         "finish_status",
         "frozen_from",
         "frozen_until",
+        "home",
         "inbound",
         "index",
         "lost",
@@ -141,6 +143,7 @@ class AppContainer:
     ) -> None:
         self.env = env
         self.service: AttemptCounters = service
+        self.home = service  # kept after a kill or a loss, for ``gone_tries``
         self.index = index
         self.name = f"{service.name}-{index}"
         self.zone = zone
@@ -194,6 +197,8 @@ class AppContainer:
             service.in_system += 1
             self.queue.append((request, try_number, now))
         elif not self.accepting:
+            if not self.paused:
+                self.home.gone_tries += 1  # a stale endpoint: stopped or lost
             if self.lost:
                 self.blackholed += 1
             else:

@@ -35,6 +35,7 @@ class Service:
         "containers",
         "error_rate",
         "errors",
+        "gone_tries",
         "in_system",
         "latency",
         "name",
@@ -63,6 +64,7 @@ class Service:
         self.errors = 0
         self.rejected = 0
         self.unavailable = 0
+        self.gone_tries = 0  # tries that reached a stopped or lost container (never reset)
         self.latency = Histogram()
 
     def total_received(self) -> int:

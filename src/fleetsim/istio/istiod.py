@@ -13,14 +13,16 @@ route is silent:
   routes with ``outlierDetection`` (``applyOutlierDetection``).
 
 An endpoint update of a service reaches every proxy's cluster for that service at once
-(the push); it also changes the size of every proxy's configuration, which is part of
-its memory, since without a ``Sidecar`` resource every proxy is sent the whole mesh.
+(the push), unless ``spec.mesh.istiod`` models istiod as pods with a push path of
+their own (:mod:`fleetsim.istio.xds`); it also changes the size of every proxy's
+configuration, which is part of its memory, since without a ``Sidecar`` resource every
+proxy is sent the whole mesh.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, Protocol
 
 from fleetsim.scenario.mesh import ENVOY_IDLE_TIMEOUT
 from fleetsim.scenario.schema import Retries
@@ -35,18 +37,32 @@ ISTIO_DEFAULT_LOAD_BALANCER: Final = "LEAST_REQUEST"
 """DestinationRule ``simple: UNSPECIFIED`` means LEAST_REQUEST since Istio 1.14."""
 
 
+class PushPath(Protocol):
+    """istiod's pods and their xDS streams (:mod:`fleetsim.istio.xds`): what carries a
+    published endpoint list to each proxy when istiod is modelled as pods."""
+
+    def published(self, fanout: EndpointFanout) -> None: ...
+
+
 class EndpointFanout:
     """istiod's EDS for one service: the endpoint list and the clusters it is pushed to."""
 
-    def __init__(self, istiod: Istiod) -> None:
+    def __init__(self, istiod: Istiod, name: str = "") -> None:
         self.istiod = istiod
+        self.name = name
         self.endpoints: list[Host] = []
         self.clusters: list[UpstreamCluster] = []
+        self.version = 0  # bumped by each published list
 
     def set_endpoints(self, endpoints: Sequence[Host]) -> None:
         """The endpoints controller published a new list: push it to every proxy."""
         self.istiod.config_endpoints += len(endpoints) - len(self.endpoints)
         self.endpoints = list(endpoints)
+        self.version += 1
+        push_path = self.istiod.push_path
+        if push_path is not None:
+            push_path.published(self)
+            return
         for cluster in self.clusters:
             cluster.set_endpoints(self.endpoints)
 
@@ -57,8 +73,9 @@ class Istiod:
     def __init__(self, config: Mesh, routes: Iterable[RouteSpec], services: Iterable[str]) -> None:
         self.config = config
         self.route_specs = {route.destination: route for route in routes}
-        self.fanouts = {name: EndpointFanout(self) for name in services}
+        self.fanouts = {name: EndpointFanout(self, name) for name in services}
         self.config_endpoints = 0  # endpoints in every proxy's configuration
+        self.push_path: PushPath | None = None  # None: every push lands at once
 
     def route_spec(self, destination: str) -> RouteSpec:
         spec = self.route_specs.get(destination)

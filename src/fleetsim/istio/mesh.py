@@ -11,6 +11,10 @@ until the sidecar's readiness probe next passes.
 
 It also keeps the counters of proxies that are gone, so that a service's figures cover
 every pod it had.
+
+With ``spec.mesh.istiod`` it also holds istiod's pods and each proxy's xDS stream
+(:mod:`~fleetsim.istio.xds`): a proxy connects when it starts and leaves when its pod
+is removed or its node is lost.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from fleetsim.envoy.route_factory import proxy_route
 from fleetsim.envoy.router import NoHealthyUpstream
 from fleetsim.istio.ingress_gateway import GATEWAY, GatewayEntry, gateway_entry
 from fleetsim.istio.istiod import Istiod
+from fleetsim.istio.xds import XdsControlPlane
 from fleetsim.scenario.kubernetes import Sidecar
 from fleetsim.scenario.mesh import ENVOY_IDLE_TIMEOUT
 
@@ -35,6 +40,7 @@ if TYPE_CHECKING:
     from fleetsim.envoy.upstream_cluster import UpstreamCluster
     from fleetsim.istio.istiod import EndpointFanout
     from fleetsim.kubernetes.kubelet import Kubelet
+    from fleetsim.kubernetes.node import Node
     from fleetsim.kubernetes.pod import Pod
     from fleetsim.metrics.events import EventLog
     from fleetsim.scenario.mesh import ProxyModel
@@ -62,6 +68,10 @@ class ServiceMesh:
         self.services = services
         self.events = events
         self.istiod = Istiod(spec.mesh, spec.routes, services)
+        self.xds: XdsControlPlane | None = None  # istiod as pods (spec.mesh.istiod)
+        if spec.mesh.istiod is not None:
+            self.xds = XdsControlPlane(env, streams, spec.mesh.istiod, self.istiod.fanouts, events)
+            self.istiod.push_path = self.xds
         self.proxies: dict[str, list[SidecarProxy]] = {name: [] for name in services}
         self.retired: dict[str, Counter[str]] = {name: Counter() for name in services}
         self.kubelet: Kubelet | None = None  # set once the cluster exists
@@ -72,6 +82,9 @@ class ServiceMesh:
         self.empty = NoHealthyUpstream()
         self._default_sidecar = Sidecar()
         self.gateways = self._gateways()
+        if self.xds is not None:
+            for gateway in self.gateways:
+                self.xds.connect(gateway)
 
     # --- what an Envoy asks of the mesh (envoy.proxy.ProxyManager) -------------------
 
@@ -178,7 +191,14 @@ class ServiceMesh:
 
     def inbound_proxy(self, pod: Pod) -> SidecarProxy:
         proxy = self._pod_proxies.get(pod)
-        return proxy if proxy is not None else self._add_pod(pod)
+        if proxy is None:
+            proxy = self._add_pod(pod)
+            if self.xds is not None:
+                self.xds.connect(proxy)
+        elif self.xds is not None and proxy not in self.xds.clients:
+            # Back after its node was lost: pilot-agent starts again, a new stream.
+            self.xds.connect(proxy, returning=True)
+        return proxy
 
     def outbound_routes(self, pod: Pod) -> Mapping[str, Router]:
         return self.inbound_proxy(pod).routes
@@ -211,6 +231,9 @@ class ServiceMesh:
 
     def pod_removed(self, pod: Pod) -> None:
         """The pod is gone: its proxy closes (or loses) its connections."""
+        if self.xds is not None and not pod.deployment.sidecar_injected:
+            self.xds.pod_removed(pod.name)  # an istiod pod, deleted gracefully
+            return
         proxy = self._pod_proxies.get(pod)
         if proxy is None or proxy.removed:
             return
@@ -219,6 +242,18 @@ class ServiceMesh:
             share = pod.deployment.spec.sidecar.unclosed_connections_on_exit
         proxy.shutdown(share, self._unclosed)
         self._retire(proxy)
+        if self.xds is not None:
+            self.xds.disconnect(proxy)
+
+    def node_lost(self, node: Node) -> None:
+        """A node died without a close: its proxies' streams and its istiod pods with it."""
+        if self.xds is None:
+            return
+        for pod in node.pods:
+            proxy = self._pod_proxies.get(pod)
+            if proxy is not None:
+                self.xds.disconnect(proxy)
+        self.xds.node_lost()
 
     def _retire(self, proxy: SidecarProxy) -> None:
         _add_server_counters(self.retired[proxy.service], proxy)

@@ -8,13 +8,15 @@ creates, restarts, node events) goes through the modelled lifecycle.
 ``zones_down`` holds the zones that a ``fail-zone`` took down and no ``restore-zone``
 brought back yet; each ``zone_listeners`` callable hears ``(zone, up)`` at both edges,
 so rooms beside Kubernetes (a storage tier's servers) can react to the same outage.
+``control_plane`` Deployments (a mesh's istiod) come first: placed and run like the
+services' pods, with no sidecar injected and no traffic of their own.
 Each ``node_listeners`` callable hears a node the instant it is lost without a drain
 (``fail-node``, or its zone's ``fail-zone``): what ran there stopped without a close.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 from fleetsim.dataplane.distributions import service_time_stream
@@ -39,6 +41,7 @@ if TYPE_CHECKING:
     from fleetsim.node.process import Process
     from fleetsim.scenario.kubernetes import Event
     from fleetsim.scenario.mesh import Call
+    from fleetsim.scenario.schema import Service as ServiceSpec
     from fleetsim.scenario.schema import Spec
 
 
@@ -69,6 +72,7 @@ class Cluster:
         mesh: SidecarInjector | None = None,
         outside_mesh: frozenset[str] = frozenset(),
         call_routes: CallRoutes | None = None,
+        control_plane: Sequence[tuple[ServiceSpec, Service]] = (),
     ) -> None:
         self.env = env
         self.streams = streams
@@ -100,10 +104,20 @@ class Cluster:
             env, spec.cluster.endpoint_propagation_delay, endpoint_subscribers
         )
         self.deployments: dict[str, Deployment] = {}
+        for service_spec, service in control_plane:
+            # The mesh's own pods (istiod): scheduled and run like any, no sidecar.
+            times = service_time_stream(
+                service_spec.service_time, streams, f"service/{service_spec.name}/service-time"
+            )
+            deployment = Deployment(self, service, service_spec, times, None)
+            deployment.sidecar_injected = False
+            self.deployments[service_spec.name] = deployment
+            events.add_service(service_spec.name, service_spec.replicas, 0.0)
         for service_spec in spec.services:
             times, errors = streams_for[service_spec.name]
             deployment = Deployment(self, services[service_spec.name], service_spec, times, errors)
             deployment.sidecar_startup = sidecar_startups.get(service_spec.name)
+            deployment.sidecar_injected = service_spec.name not in outside_mesh
             self.deployments[service_spec.name] = deployment
             events.add_service(service_spec.name, service_spec.replicas, 0.0)
         self.autoscalers = {

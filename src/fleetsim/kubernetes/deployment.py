@@ -61,6 +61,7 @@ class Deployment:
         self.sidecar = spec.sidecar
         self.stalls = StallStats()  # what its pods' processes waited for, by cause
         self.sidecar_startup: SidecarStartup | None = None
+        self.sidecar_injected = True  # False for the mesh's own control plane (istiod)
         self.service_times = service_times
         self.error_draws = error_draws
         self.replicas = spec.replicas

@@ -149,7 +149,7 @@ class Kubelet:
         now = self.env.now
         spec = deployment.spec
         mesh = self.cluster.mesh
-        if deployment.name in self.cluster.outside_mesh:
+        if not deployment.sidecar_injected:
             mesh = None
         inbound = mesh.inbound_proxy(pod) if mesh is not None else None
         container: AppContainer

@@ -96,6 +96,8 @@ def print_summary(summary: Summary, console: Console) -> None:
         console.print(_sidecar_table(summary["services"]))
     if "dns" in summary:
         console.print(dns_table(summary["dns"]))
+    if "mesh" in summary:
+        console.print(_istiod_table(summary))
     if _has_kubernetes_activity(summary):
         console.print(_kubernetes_table(summary["services"]))
         events = summary["events_by_kind"]
@@ -327,6 +329,30 @@ def _sidecar_table(services: dict[str, ServiceSummary]) -> Table:
     return table
 
 
+def _istiod_table(summary: Summary) -> Table:
+    """istiod's pods, then each proxy group's view of the endpoints (xDS)."""
+    istiod = summary["mesh"]["istiod"]
+    table = Table(title="istiod pods and the proxies' xDS views", title_justify="left")
+    for column in ("istiod pod / proxies", "node / state", "connected now/max", "pushes/full"):
+        table.add_column(column, justify="left" if column != "connected now/max" else "right")
+    for pod in istiod["pods"]:
+        table.add_row(
+            pod["name"],
+            f"{pod['node'] or '-'} / {pod['state']}",
+            f"{pod['connected_proxies']:,}/{pod['connected_proxies_max']:,}",
+            f"{pod['pushes']:,}/{pod['full_pushes']:,}",
+        )
+    groups = [(name, s["xds"]) for name, s in summary["services"].items() if "xds" in s]
+    for name, figures in [*groups, ("ingress gateway", istiod["gateway"])]:
+        table.add_row(
+            name,
+            f"stale {figures['stale_endpoint_seconds']:,.1f} proxy-s",
+            f"stale max {figures['stale_proxies_max']:,}",
+            f"tries to gone pods {figures['tries_to_gone_endpoints']:,}",
+        )
+    return table
+
+
 def _has_kubernetes_activity(summary: Summary) -> bool:
     if any(summary["events_by_kind"].values()):
         return True
@@ -454,6 +480,17 @@ SERVICE_COMPARE_ROWS: list[tuple[str, ServiceFigure, int]] = [
     ("sidecar connects/s", lambda s: _sidecar_connects(s), 2),
     ("sidecar MiB max", _sidecar_mib_max, 1),
     ("sidecar restarts", lambda s: _sidecar_restarts(s), 0),
+    (
+        "stale endpoint proxy-s",
+        lambda s: s["xds"]["stale_endpoint_seconds"] if "xds" in s else None,
+        1,
+    ),
+    ("stale proxies max", lambda s: s["xds"]["stale_proxies_max"] if "xds" in s else None, 0),
+    (
+        "tries to gone pods",
+        lambda s: s["xds"]["tries_to_gone_endpoints"] if "xds" in s else None,
+        0,
+    ),
 ]
 
 

@@ -14,21 +14,24 @@ route without ``retries`` gets Istio's default retry policy.
 
 from __future__ import annotations
 
-from typing import Annotated, Final, Literal
+from typing import Annotated, Final, Literal, Self
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from fleetsim.fileformat import FileModel
+from fleetsim.fileformat import FieldProblem, FileModel
 from fleetsim.scenario.dns import NameLookup
 from fleetsim.scenario.fields import Count, Fraction, PositiveDuration
-from fleetsim.units import Duration, Memory
+from fleetsim.units import Cpu, Duration, Memory, format_duration
 
 __all__ = [
+    "ISTIOD",
     "ISTIO_UNLIMITED",
     "Call",
     "ConnectionPool",
     "HTTPSettings",
     "IngressGateway",
+    "Istiod",
+    "Keepalive",
     "LeastRequestLbConfig",
     "LocalityLbSetting",
     "Mesh",
@@ -222,6 +225,95 @@ class OtherServices(FileModel):
     endpoints_per_service: Count = Field(default=3, ge=0)
 
 
+ISTIOD: Final = "istiod"
+"""The name of istiod's Deployment (and of its pods, ``istiod-<n>``)."""
+
+
+class Keepalive(FileModel):
+    """TCP keepalive of a proxy's xDS connection: how long a dead istiod goes unnoticed.
+
+    ``time`` is the ``xds-grpc`` cluster's ``tcp_keepalive.keepalive_time`` (300 s in
+    ``istio/istio`` ``tools/packaging/common/envoy_bootstrap.json``); the bootstrap
+    leaves ``keepalive_interval`` and ``keepalive_probes`` to the kernel, whose
+    defaults are ``tcp_keepalive_intvl`` 75 s and ``tcp_keepalive_probes`` 9
+    (``torvalds/linux`` ``Documentation/networking/ip-sysctl.rst``). After ``time``
+    without receiving anything the kernel probes, ``probes`` times ``interval`` apart,
+    and drops the connection when none is answered: ``time + probes x interval`` after
+    the last data (975 s with these values).
+    """
+
+    time: PositiveDuration = 300.0
+    interval: PositiveDuration = 75.0
+    probes: Count = Field(default=9, ge=1)
+
+
+class IstiodRequests(FileModel):
+    """``resources.requests`` of istiod's container: what the scheduler places."""
+
+    cpu: Cpu = 0.5
+    memory: Memory = 2 * 1024**3
+
+
+class IstiodResources(FileModel):
+    """istiod's ``resources`` (only the requests matter to the model)."""
+
+    requests: IstiodRequests = Field(default_factory=IstiodRequests)
+
+
+class Istiod(FileModel):
+    """``spec.mesh.istiod``: istiod as pods on the cluster's nodes, and its push path.
+
+    Without it istiod is not modelled as pods: every endpoint update reaches every proxy
+    at once. With it, istiod is a Deployment of ``replicas`` pods (no sidecar), placed
+    by the scheduler like any pod (they take their ``resources`` on a node and die with
+    it), and every proxy holds an xDS stream to one of them; see
+    :mod:`fleetsim.istio.xds`.
+
+    Defaults: ``replicas`` 1 and requests 500m / 2Gi are the ``istio-discovery`` chart's
+    (``istio/istio`` ``manifests/charts/istio-control/istio-discovery/values.yaml``:
+    ``replicaCount``/``autoscaleMin`` 1, ``resources.requests``); ``debounceAfter`` /
+    ``debounceMax`` are ``PILOT_DEBOUNCE_AFTER`` / ``PILOT_DEBOUNCE_MAX`` and
+    ``pushThrottle`` is ``PILOT_PUSH_THROTTLE`` (``pilot/pkg/features/pilot.go``);
+    ``maxServerConnectionAge`` is the chart's ``keepaliveMaxServerConnectionAge`` (30m).
+    """
+
+    replicas: Count = Field(default=1, ge=1)
+    resources: IstiodResources = Field(default_factory=IstiodResources)
+    node_selector: dict[str, str] = Field(default_factory=dict)
+    """Where istiod's pods may run: labels as a service's ``nodeSelector`` (the spec
+    checks them)."""
+    debounce_after: PositiveDuration = 0.1
+    """A push waits for this long without a new change (``PILOT_DEBOUNCE_AFTER``)."""
+    debounce_max: PositiveDuration = 10.0
+    """...but never longer than this after the first change (``PILOT_DEBOUNCE_MAX``)."""
+    push_time: PositiveDuration = 0.005
+    """istiod's work to push one proxy its update (an estimate, not a documented
+    figure: generating and sending the EDS of a small mesh)."""
+    push_throttle: Count = Field(default=100, ge=1)
+    """Pushes one istiod runs at once (``PILOT_PUSH_THROTTLE``)."""
+    max_server_connection_age: Duration = 1800.0
+    """istiod closes each xDS stream after this age, +/- 10 % (gRPC-Go's
+    ``MaxConnectionAge`` jitter), and the proxy reconnects: a rebalance; 0 = never."""
+    keepalive: Keepalive = Field(default_factory=Keepalive)
+    reconnect_delay: Duration = 0.5
+    """From a closed or dead stream until the proxy's next connection attempt: the
+    500 ms base of Envoy's xDS retry back-off (``envoyproxy/envoy``
+    ``source/common/config/grpc_stream.h``, ``RetryInitialDelayMs``; the jitter and the
+    doubling up to 30 s for repeated failures are not modelled)."""
+
+    @model_validator(mode="after")
+    def _check_debounce(self) -> Self:
+        if self.debounce_max < self.debounce_after:
+            raise FieldProblem(
+                "debounceMax",
+                "expected a debounceMax no shorter than debounceAfter "
+                f"({format_duration(self.debounce_after)})",
+                value=format_duration(self.debounce_max),
+                has_value=True,
+            )
+        return self
+
+
 class Mesh(FileModel):
     """``spec.mesh``: the fleet runs in an Istio mesh (MeshConfig and ProxyConfig)."""
 
@@ -231,3 +323,5 @@ class Mesh(FileModel):
     ingress_gateway: IngressGateway = Field(default_factory=IngressGateway)
     proxy: ProxyModel = Field(default_factory=ProxyModel)
     other_services: OtherServices = Field(default_factory=OtherServices)
+    istiod: Istiod | None = None
+    """None = istiod is not modelled as pods: endpoint updates reach every proxy at once."""

@@ -43,6 +43,8 @@ from fleetsim.scenario.fields import (
 )
 from fleetsim.scenario.kubernetes import (
     HPA,
+    NODE_LABEL_HINT,
+    NODE_LABELS,
     POOL_LABEL,
     ZONE_LABEL,
     Cluster,
@@ -61,6 +63,7 @@ from fleetsim.scenario.kubernetes import (
 )
 from fleetsim.scenario.load_profile import LoadProfileSpec
 from fleetsim.scenario.mesh import (
+    ISTIOD,
     Call,
     ConnectionPool,
     LeastRequestLbConfig,
@@ -493,6 +496,7 @@ class Spec(FileModel):
             if service.process is not None:
                 self._check_disks(index, service.process)
             self._check_node_selector(index, service.node_selector)
+        self._check_istiod()
         self._check_storage()
         self._check_cluster_dns()
         return self
@@ -655,9 +659,10 @@ class Spec(FileModel):
         if event.pool is not None:
             _check_name(("events", index, "pool"), event.pool, pools, "spec.nodePools")
         if event.service is not None:
-            _check_service(
-                ("events", index, "service"), event.service, [s.name for s in self.services]
-            )
+            services = [s.name for s in self.services]
+            if event.action == "fail-node" and self.mesh is not None and self.mesh.istiod:
+                services.append(ISTIOD)  # the node of an istiod pod
+            _check_service(("events", index, "service"), event.service, services)
         if event.action == "rolling-restart":
             self._check_rolling_restart(index, event)
         if event.traffic is not None:
@@ -708,10 +713,34 @@ class Spec(FileModel):
             else:
                 down.pop(zone)
 
-    def _check_node_selector(self, index: int, selector: dict[str, str]) -> None:
+    def _check_istiod(self) -> None:
+        """istiod's Deployment takes the name ``istiod``; its nodeSelector must match."""
+        if self.mesh is None or self.mesh.istiod is None:
+            return
+        for index, service in enumerate(self.services):
+            if service.name == ISTIOD:
+                raise FieldProblem(
+                    ("services", index, "name"),
+                    f"expected another name: {ISTIOD!r} is istiod's own Deployment when "
+                    "spec.mesh.istiod is set",
+                    value=service.name,
+                    has_value=True,
+                )
+        selector = self.mesh.istiod.node_selector
+        for key in selector:
+            if key not in NODE_LABELS:
+                raise FieldProblem(
+                    ("mesh", "istiod", "nodeSelector", key),
+                    NODE_LABEL_HINT + did_you_mean(key, NODE_LABELS),
+                )
+        self._check_node_selector(0, selector, ("mesh", "istiod", "nodeSelector"))
+
+    def _check_node_selector(
+        self, index: int, selector: dict[str, str], at: FieldPath | None = None
+    ) -> None:
         """Each value must name a zone, a pool or a node that the scenario has."""
         for key, value in selector.items():
-            path: FieldPath = ("services", index, "nodeSelector", key)
+            path: FieldPath = ("services", index, "nodeSelector", key) if at is None else (*at, key)
             if key == ZONE_LABEL:
                 _check_name(path, value, list(self.zones), "spec.zones")
             elif key == POOL_LABEL:

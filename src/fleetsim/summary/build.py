@@ -23,6 +23,7 @@ from fleetsim.summary.model import (
     Autoscaler,
     DiskFigures,
     LatencyBlock,
+    MeshFigures,
     PodShares,
     PoolFigures,
     Readiness,
@@ -50,6 +51,7 @@ if TYPE_CHECKING:
     from fleetsim.scenario.schema import Spec
     from fleetsim.storage.tier import StorageTier
     from fleetsim.summary.collector import Collector
+    from fleetsim.summary.istiod import XdsViews
     from fleetsim.summary.sidecars import ProxyFigures
 
 
@@ -67,6 +69,7 @@ class SummaryBuilder:
         proxy_figures: ProxyFigures | None,
         storage: StorageTier | None = None,
         dns: DnsWindow | None = None,
+        xds_views: XdsViews | None = None,
     ) -> None:
         self.spec = spec
         self.dns = dns
@@ -77,6 +80,7 @@ class SummaryBuilder:
         self.collector = collector
         self.events = events
         self.proxy_figures = proxy_figures
+        self.xds_views = xds_views
         self._received_at_start: dict[Pod, int] = {}
         self._retries_at_start: dict[str, int] = {}
 
@@ -101,6 +105,8 @@ class SummaryBuilder:
             self.storage.start_window()
         if self.dns is not None:
             self.dns.start_window()
+        if self.xds_views is not None:
+            self.xds_views.start_window()
 
     def _storage_retries(self, name: str) -> int:
         """Retries of the HBase clients whose tables ``name``'s pods serve (window)."""
@@ -135,6 +141,8 @@ class SummaryBuilder:
             columns.update(self.proxy_figures.sample(name))
         if self.dns is not None:
             columns.update(self.dns.sample(name, self.spec.metrics.interval))
+        if self.xds_views is not None:
+            columns.update(self.xds_views.sample(name))
         return columns
 
     # --- the summary -----------------------------------------------------------------
@@ -197,6 +205,8 @@ class SummaryBuilder:
             dns = self.dns.figures(duration)
             if dns["clients"] or "coredns" in dns:
                 summary["dns"] = dns
+        if self.xds_views is not None:
+            summary["mesh"] = MeshFigures(istiod=self.xds_views.istiod(self.cluster))
         return summary
 
     def _tail(self, latency: Accumulator) -> Tail:
@@ -328,6 +338,8 @@ class SummaryBuilder:
             summary["sidecar_cpu_cores"] = figures["sidecar_cpu_cores"]
             summary["proxy_config"] = figures["proxy_config"]
             summary["restarts"]["app"] = self.events.by_service[name]["container_restart"]
+        if self.xds_views is not None:
+            summary["xds"] = self.xds_views.figures(name)
         if deployment.spec.process is not None:
             summary["stalls"] = {
                 cause: _stall_block(counter)

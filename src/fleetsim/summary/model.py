@@ -168,6 +168,33 @@ class SidecarFigures(TypedDict):
     proxy_config: ProxyConfig
 
 
+class XdsFigures(TypedDict):
+    """A proxy group's xDS view (``spec.mesh.istiod``), over the measured window."""
+
+    stale_endpoint_seconds: float
+    stale_proxies_max: int
+    tries_to_gone_endpoints: int
+
+
+class IstiodPodFigures(TypedDict):
+    name: str
+    node: str | None
+    state: str
+    connected_proxies: int
+    connected_proxies_max: int
+    pushes: int
+    full_pushes: int
+
+
+class IstiodFigures(TypedDict):
+    pods: list[IstiodPodFigures]
+    gateway: XdsFigures
+
+
+class MeshFigures(TypedDict):
+    istiod: IstiodFigures
+
+
 class ServiceSummary(TypedDict):
     attempts: int
     succeeded: int
@@ -192,6 +219,7 @@ class ServiceSummary(TypedDict):
     proxy_config: NotRequired[ProxyConfig]
     hpa: NotRequired[Autoscaler]
     stalls: NotRequired[dict[str, StallBlock]]
+    xds: NotRequired[XdsFigures]
 
 
 class RegionServerFigures(TypedDict):
@@ -405,3 +433,4 @@ class Summary(TypedDict):
     nodes: NotRequired[dict[str, PoolFigures]]
     storage: NotRequired[StorageFigures]
     dns: NotRequired[DnsFigures]
+    mesh: NotRequired[MeshFigures]
