@@ -660,7 +660,8 @@ class Spec(FileModel):
             _check_name(("events", index, "pool"), event.pool, pools, "spec.nodePools")
         if event.service is not None:
             services = [s.name for s in self.services]
-            if event.action == "fail-node" and self.mesh is not None and self.mesh.istiod:
+            istiod = self.mesh.istiod if self.mesh is not None else None
+            if event.action == "fail-node" and istiod is not None:
                 services.append(ISTIOD)  # the node of an istiod pod
             _check_service(("events", index, "service"), event.service, services)
         if event.action == "rolling-restart":
