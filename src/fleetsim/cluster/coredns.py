@@ -176,20 +176,24 @@ class CoreDNS:
                 for _ in range(count):
                     self.env.schedule(ANSWER_TIME, _deliver, (lookup, lookup.epoch, entry[1]))
                 return
-        host = self._host_for(lookup.host)
-        if host is None:
-            self.no_endpoint += count
-            return
-        lookup.host = host
-        self.queries += count
         for _ in range(count):
-            host.accept(DnsQuery(self, now, lookup, name, node), 0)
+            self.send(DnsQuery(self, now, lookup, name, node))
 
     # --- the Router of the queries ----------------------------------------------------
 
     def send(self, request: Request) -> None:
-        """Queries are sent by :meth:`query`, never routed afresh."""
-        raise NotImplementedError
+        """kube-proxy sends a query to a CoreDNS pod: its lookup's pod while that is still
+        an endpoint (the socket's conntrack entry), else a ready one at random; with no
+        endpoint it is lost."""
+        lookup = request.lookup if isinstance(request, DnsQuery) else None
+        host = self._host_for(lookup.host if lookup is not None else None)
+        if host is None:
+            self.no_endpoint += 1
+            return
+        if lookup is not None:
+            lookup.host = host
+        self.queries += 1
+        host.accept(request, 0)
 
     def on_response(self, request: Request, try_number: int, status: int, host: Host) -> None:
         if status != OK or not isinstance(request, DnsQuery):
@@ -266,13 +270,8 @@ class CoreDNS:
         assert other is not None
         self.env.schedule(next(self._gaps), self._other_query)
         self.other_queries += 1
-        host = self._host_for(None)
-        if host is None:
-            self.no_endpoint += 1
-            return
         index = int(next(self._other_names) * other.distinct)
-        self.queries += 1
-        host.accept(DnsQuery(self, self.env.now, None, _other_name(other.names, index), None), 0)
+        self.send(DnsQuery(self, self.env.now, None, _other_name(other.names, index), None))
 
 
 def _other_name(kind: str, index: int) -> str:

@@ -177,7 +177,6 @@ class Lookup:
         "index",
         "node",
         "resolver",
-        "servfail",
         "started",
         "try_index",
         "unanswered",
@@ -199,7 +198,6 @@ class Lookup:
         self.try_index = 0
         self.epoch = 0
         self.unanswered = 0
-        self.servfail = False
         self.finished = False
         self.host: Host | None = None
         resolver.stats.lookups += 1
@@ -223,7 +221,6 @@ class Lookup:
         if epoch != self.epoch or self.finished:
             return
         if rcode != NOERROR:
-            self.servfail = self.servfail or rcode == SERVFAIL
             self.unanswered = -1  # this name is settled: no such name (or SERVFAIL)
             self._next_name()
             return

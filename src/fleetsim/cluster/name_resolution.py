@@ -79,7 +79,10 @@ class NameResolution:
         if lookup is None:
             return route
         sidecar = pod.deployment.spec.sidecar
-        in_mesh = self.spec.mesh is not None and sidecar is not None
-        if in_mesh and sidecar is not None and call.service in sidecar.local_socket_hosts():
+        if (
+            self.spec.mesh is not None
+            and sidecar is not None
+            and (call.service in sidecar.local_socket_hosts())
+        ):
             return route  # the app calls the proxy's local socket, not a name
         return ResolvingRoute(route, self.resolver(pod.service_name), pod, lookup)
