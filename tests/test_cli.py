@@ -233,8 +233,9 @@ def test_an_interrupted_compare_keeps_the_runs_it_wrote(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import fleetsim.cli as cli
+    from fleetsim.cli import common
 
-    real = cli._run_one
+    real = common.run_one
     calls: list[str | None] = []
 
     def interrupted_on_the_second(
@@ -245,7 +246,7 @@ def test_an_interrupted_compare_keeps_the_runs_it_wrote(
             raise KeyboardInterrupt
         return real(scenario, variant, *rest, **options)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(cli, "_run_one", interrupted_on_the_second)
+    monkeypatch.setattr(common, "run_one", interrupted_on_the_second)
     out = tmp_path / "out"
     code = cli.main(
         [

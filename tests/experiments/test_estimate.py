@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from fleetsim.cli import _refuse_absurd, main
+from fleetsim.cli import main
+from fleetsim.cli.common import refuse_absurd as _refuse_absurd
 from fleetsim.errors import ScenarioError
 from fleetsim.experiments.estimate import estimate
 from fleetsim.scenario.loader import load_scenario

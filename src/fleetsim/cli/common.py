@@ -1,0 +1,120 @@
+"""What the commands share: exit statuses, consoles, options, and one run of a variant."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+
+from fleetsim.errors import ScenarioError
+
+EXIT_OK = 0
+EXIT_IO = 1
+EXIT_BAD_SCENARIO = 2
+EXIT_INTERRUPTED = 130
+PIPE_WIDTH = 200
+
+
+class QuietOnBrokenPipe(Console):
+    """A console that stops printing, without failing the run, when its reader goes away."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+def seed_option(text: str) -> int:
+    """``--seed``: what ``spec.seed`` accepts, refused by argparse (exit 2) otherwise."""
+    try:
+        seed = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}") from None
+    if seed < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {seed}")
+    return seed
+
+
+def add_force_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="run even when the estimate is beyond the limits (a year simulated, 1e10 "
+        "events, 10 million series rows)",
+    )
+
+
+def add_window_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--duration", metavar="TIME", help="override spec.duration (e.g. 30s, 5m) in every run"
+    )
+    parser.add_argument(
+        "--warmup", metavar="TIME", help="override spec.warmup (e.g. 0s, 1m) in every run"
+    )
+
+
+def add_run_options(parser: argparse.ArgumentParser) -> None:
+    """The options of ``run`` and ``compare``."""
+    add_force_option(parser)
+    parser.add_argument("--out", metavar="DIR", help="write summary.json and time series here")
+    parser.add_argument("--seed", type=seed_option, help="override spec.seed (a whole number >= 0)")
+    parser.add_argument("--json", action="store_true", help="print only the summary JSON")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_window_options(parser)
+
+
+def show_progress(args: argparse.Namespace, stdout: Console) -> bool:
+    return not args.quiet and not args.json and stdout.is_terminal
+
+
+def run_one(
+    scenario: str,
+    variant: str | None,
+    args: argparse.Namespace,
+    stdout: Console,
+    *,
+    checked: bool = False,
+) -> Any:
+    """Load and run one variant; ``checked``: its cost was already estimated and passed."""
+    from fleetsim.report.progress import progress_bar
+    from fleetsim.scenario.loader import load_scenario
+    from fleetsim.simulation import Simulation
+
+    loaded = load_scenario(scenario, variant=variant, duration=args.duration, warmup=args.warmup)
+    if not checked:
+        refuse_absurd(loaded, args)
+    simulation = Simulation(loaded, seed=args.seed)
+    label = escape(f"{loaded.scenario.metadata.name} [{loaded.variant}]")
+    with progress_bar(stdout, label, show_progress(args, stdout)) as progress:
+        return simulation.run(progress)
+
+
+def refuse_absurd(loaded: Any, args: argparse.Namespace) -> None:
+    """Refuse (exit 2) a run whose estimate is beyond the limits, unless ``--force``."""
+    from fleetsim.experiments.estimate import estimate
+
+    cost = estimate(loaded.scenario.spec)
+    for note in cost.notes:
+        print(f"fleetsim: warning: {loaded.file}: {note}", file=sys.stderr)
+    if getattr(args, "force", False):
+        return
+    problems = cost.problems()
+    if problems:
+        raise ScenarioError(
+            loaded.file,
+            "spec" if loaded.variant == "baseline" else f"spec.variants.{loaded.variant}",
+            f"refused to start: {'; '.join(problems)} (estimate: {cost.describe()}); "
+            "pass --force to run it anyway",
+        )
+
+
+def figure(value: float | None, sign: str = "") -> str:
+    """A table cell: ``-`` for no value, thousands separators, ``sign="+"`` for changes."""
+    if value is None:
+        return "-"
+    if isinstance(value, int):
+        return f"{value:{sign},}"
+    return f"{value:{sign},.3f}"

@@ -1,0 +1,35 @@
+"""``fleetsim run``: one variant of a scenario, its summary printed and written."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from rich.console import Console
+
+from fleetsim.cli.common import EXIT_OK, add_run_options, run_one
+
+
+def register(commands: Any) -> None:
+    run = commands.add_parser("run", help="run one variant of a scenario")
+    run.add_argument("scenario", help="scenario YAML file")
+    run.add_argument("--variant", help="a name from spec.variants (default: the baseline)")
+    add_run_options(run)
+    run.set_defaults(execute=execute)
+
+
+def execute(args: argparse.Namespace, stdout: Console, stderr: Console) -> int:
+    from fleetsim.report.tables import print_summary
+
+    result = run_one(args.scenario, args.variant, args, stdout)
+    if args.out:
+        result.write(args.out)
+    if args.json:
+        sys.stdout.write(json.dumps(result.summary, indent=2) + "\n")
+    else:
+        print_summary(result.summary, stdout)
+        if args.out:
+            stdout.print(f"results written to {args.out}/")
+    return EXIT_OK
