@@ -60,7 +60,7 @@ class Simulation:
         self.streams = RandomStreams(self.seed)
         self.services = {s.name: Service(s) for s in self.spec.services}
         self.routes = {name: self._build_route(name) for name in self.services}
-        self.events = EventLog()
+        self.events = EventLog(clock=self._now)
         self.storage = StorageTier(self.env, self.streams, self.spec) if self.spec.storage else None
         self.names = NameResolution(self.env, self.streams, self.spec)
         self.mesh: ServiceMesh | None = None
@@ -123,6 +123,9 @@ class Simulation:
                 else None
             ),
         )
+
+    def _now(self) -> float:
+        return self.env.now
 
     def _restart_app(self, service: str, pod: str, graceful: bool) -> None:
         self.cluster.restart_app(service, pod, graceful=graceful)
@@ -225,6 +228,7 @@ class Simulation:
                 "services": self.collector.service_rows,
                 "traffic": self.collector.traffic_rows,
             },
+            events=self.events.rows(),
         )
 
     def _advance_to(

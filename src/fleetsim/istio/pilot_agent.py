@@ -68,7 +68,7 @@ class SidecarStartup:
                 self.kubelet.sidecar_started(pod)
             return
         # The lookup gave up; Envoy resolves again after ``dnsRefreshRate``.
-        self.events.record("dns_lookup_failed", pod.service_name)
+        self.events.record("dns_lookup_failed", pod.service_name, pod.name)
         self.env.schedule(self.spec.dns_refresh_rate, self._resolve, (pod, generation))
 
 

@@ -172,6 +172,7 @@ class Cluster:
         event: Event = argument[0]
         sources: dict[str, TrafficSource] = argument[1]
         action = event.action
+        self.events.annotate(f"scenario:{action}", event.service, _describe(event))
         if action == "add-nodes":
             assert event.pool is not None and event.count is not None
             self.node_lifecycle.add_nodes(event.pool, event.count)
@@ -254,3 +255,9 @@ class Cluster:
 
     def pods(self) -> list[Pod]:
         return [pod for deployment in self.deployments.values() for pod in deployment.pods]
+
+
+def _describe(event: Event) -> str:
+    """The fields a scenario event sets, as ``key=value`` pairs, for the timeline."""
+    fields = event.model_dump(exclude_none=True, exclude={"at", "action"})
+    return " ".join(f"{key}={value}" for key, value in fields.items())

@@ -83,7 +83,7 @@ class Deployment:
     def _create(self, count: int) -> None:
         for _ in range(count):
             pod = self.new_pod(self.env.now)
-            self.cluster.events.record("pod_created", self.name)
+            self.cluster.events.record("pod_created", self.name, pod.name)
             self.cluster.scheduler.enqueue(pod)
 
     def _delete(self, pods: list[Pod]) -> None:

@@ -301,7 +301,7 @@ class Kubelet:
         pod.ready = ready
         pod.ready_transition = now
         service = pod.service_name
-        self.events.readiness_changed(service, ready)
+        self.events.readiness_changed(service, ready, pod.name)
         if ready and pod.first_ready is None:
             pod.first_ready = now
             self.events.first_ready(service, now - pod.created)
@@ -338,7 +338,7 @@ class Kubelet:
         container = pod.container
         if container is None or pod.deleting:
             return
-        self.events.record("app_restart", pod.service_name)
+        self.events.record("app_restart", pod.service_name, pod.name)
         if not graceful:
             self._stop_container(pod, kill=True)
             self._restarting(pod)
@@ -371,7 +371,7 @@ class Kubelet:
         pod, generation = argument
         if pod.generation != generation or pod.deleting:
             return
-        self.events.record("container_restart", pod.service_name)
+        self.events.record("container_restart", pod.service_name, pod.name)
         self.start_app(pod)
 
     def _stop_container(self, pod: Pod, *, kill: bool) -> None:
@@ -464,7 +464,7 @@ class Kubelet:
         pod.generation += 1
         if self.cluster.mesh is not None:
             self.cluster.mesh.pod_removed(pod)
-        self.events.record("pod_deleted", pod.service_name)
+        self.events.record("pod_deleted", pod.service_name, pod.name)
         self.cluster.scheduler.release(pod)
         pod.deployment.pods_changed()
 
@@ -508,7 +508,7 @@ class Kubelet:
             if pod.container is not None:
                 self._stop_container(pod, kill=True)
                 pod.restart_count += 1
-                self.events.record("container_restart", pod.service_name)
+                self.events.record("container_restart", pod.service_name, pod.name)
             else:
                 pod.generation += 1
             pod.app_ready = False

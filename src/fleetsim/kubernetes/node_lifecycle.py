@@ -125,7 +125,7 @@ class NodeLifecycle:
     def _node_ready(self, node: Node) -> None:
         if node.terminated or node.unreachable:
             return
-        self.cluster.events.record("node_ready")
+        self.cluster.events.record("node_ready", None, node.name)
         self.cluster.scheduler.retry()
 
     def find(self, name: str) -> Node | None:
@@ -155,7 +155,7 @@ class NodeLifecycle:
         if node is None or not node.cordoned or node.terminated or node.pods:
             return
         node.terminated = True
-        self.cluster.events.record("node_terminated")
+        self.cluster.events.record("node_terminated", None, node.name)
 
     # --- zone failures ---------------------------------------------------------------
 
@@ -180,7 +180,7 @@ class NodeLifecycle:
         epoch = self._next_epoch(zone)
         for node in self._zone_nodes(zone):
             self._lose(node)
-        cluster.events.record("zone_failed")
+        cluster.events.record("zone_failed", None, zone)
         self._tell(zone, False)
         self.env.schedule(self.grace_period, self._notice, (zone, epoch))
 
@@ -191,7 +191,7 @@ class NodeLifecycle:
         self._epoch.setdefault(node.zone, 0)
         self._failed.append(node)
         self._lose(node)
-        self.cluster.events.record("node_failed")
+        self.cluster.events.record("node_failed", None, node.name)
         self.env.schedule(self.grace_period, self._notice_node, node)
 
     def _lose(self, node: Node) -> None:
@@ -228,7 +228,7 @@ class NodeLifecycle:
             if node.not_ready:
                 continue
             node.not_ready = True
-            self.cluster.events.record("node_not_ready")
+            self.cluster.events.record("node_not_ready", None, node.name)
             self.cluster.kubelet.mark_pods_not_ready(node)
 
     def _all_disrupted(self) -> bool:
@@ -264,7 +264,7 @@ class NodeLifecycle:
         node = queue.pop(0)
         if node.unreachable and not node.terminated and node not in self._tainted:
             self._tainted.add(node)
-            self.cluster.events.record("node_tainted")
+            self.cluster.events.record("node_tainted", None, node.name)
             self.env.schedule(self.toleration, self._evict, (node, epoch))
         if queue:
             self.env.schedule(self.taint_interval, self._taint_next, (zone, epoch))
@@ -277,7 +277,7 @@ class NodeLifecycle:
         kubelet = self.cluster.kubelet
         for pod in list(node.pods):
             if pod.active:
-                self.cluster.events.record("pod_evicted", pod.service_name)
+                self.cluster.events.record("pod_evicted", pod.service_name, pod.name)
                 kubelet.delete_pod(pod)
 
     def restore_zone(self, zone: str) -> None:
@@ -300,7 +300,7 @@ class NodeLifecycle:
             if pool is not None:
                 node.dns_ready_at = max(node.dns_ready_at, node.ready_at + pool.dns_ready_delay)
             self.env.schedule_at(node.ready_at, self._node_back, (node, epoch))
-        cluster.events.record("zone_restored")
+        cluster.events.record("zone_restored", None, zone)
         self._tell(zone, True)
         if self.disrupted and not self._all_disrupted():
             self.disrupted = False

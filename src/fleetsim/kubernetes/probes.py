@@ -108,7 +108,7 @@ class ProbeWorker:
         if self._stale():
             return
         if not success:
-            self.kubelet.events.record("probe_failed", self.pod.service_name)
+            self.kubelet.events.record("probe_failed", self.pod.service_name, self.pod.name)
         if success == self.last_result:
             self.result_run += 1
         else:

@@ -8,11 +8,31 @@ Kinds recorded: ``pod_created``, ``pod_ready``, ``pod_unready``, ``pod_deleted``
 ``container_restart``, ``scale_up``, ``scale_down``, ``node_ready``,
 ``node_terminated``, plus ``dns_lookup_failed`` (a sidecar could not resolve the control
 plane) and ``probe_failed``. Pods that exist when the run starts are not "created".
+
+With a clock, the log also keeps the window's timeline: one :class:`TimelineEvent` per
+event (time, kind, service, object, detail), for the events table and the report's
+annotations. It holds at most ``TIMELINE_LIMIT`` events (cluster events, not requests:
+a flapping fleet makes thousands, not millions); past that it counts what it dropped.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
+from typing import NamedTuple
+
+TIMELINE_LIMIT = 200_000
+
+
+class TimelineEvent(NamedTuple):
+    """One event of the window: ``subject`` is the object (a pod, a node, a zone)."""
+
+    time: float
+    kind: str
+    service: str | None
+    subject: str | None
+    detail: str | None
+
 
 EVENT_KINDS = (
     "pod_created",
@@ -81,7 +101,10 @@ class ReplicaHistory:
 class EventLog:
     """Counts events by kind and keeps per-service readiness and replica statistics."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] | None = None) -> None:
+        self.clock = clock
+        self.timeline: list[TimelineEvent] = []
+        self.timeline_dropped = 0
         self.counts: Counter[str] = Counter()
         self.by_service: dict[str, Counter[str]] = {}
         self.ready_delays: dict[str, list[float]] = {}
@@ -94,28 +117,62 @@ class EventLog:
         self.transitions[name] = 0
         self.replicas[name] = ReplicaHistory(replicas, now)
 
-    def record(self, kind: str, service: str | None = None) -> None:
+    def record(
+        self,
+        kind: str,
+        service: str | None = None,
+        subject: str | None = None,
+        detail: str | None = None,
+    ) -> None:
         self.counts[kind] += 1
         if service is not None:
             self.by_service[service][kind] += 1
+        if self.clock is not None:
+            if len(self.timeline) < TIMELINE_LIMIT:
+                self.timeline.append(TimelineEvent(self.clock(), kind, service, subject, detail))
+            else:
+                self.timeline_dropped += 1
 
-    def readiness_changed(self, service: str, ready: bool) -> None:
+    def annotate(self, kind: str, service: str | None, detail: str | None) -> None:
+        """A scenario event (a release, a zone failure...) on the timeline, not counted."""
+        if self.clock is not None and len(self.timeline) < TIMELINE_LIMIT:
+            self.timeline.append(TimelineEvent(self.clock(), kind, service, None, detail))
+
+    def rows(self) -> list[dict[str, object]]:
+        """The timeline as table rows (``time_s`` is simulated seconds since the start)."""
+        return [
+            {
+                "time_s": round(event.time, 6),
+                "kind": event.kind,
+                "service": event.service or "",
+                "object": event.subject or "",
+                "detail": event.detail or "",
+            }
+            for event in self.timeline
+        ]
+
+    def readiness_changed(self, service: str, ready: bool, pod: str | None = None) -> None:
         self.transitions[service] += 1
-        self.record("pod_ready" if ready else "pod_unready", service)
+        self.record("pod_ready" if ready else "pod_unready", service, pod)
 
     def first_ready(self, service: str, delay: float) -> None:
         """A pod turned Ready for the first time, ``delay`` after it was created."""
         self.ready_delays[service].append(delay)
 
     def replicas_changed(self, service: str, replicas: int, now: float) -> None:
-        direction = self.replicas[service].change(replicas, now)
+        history = self.replicas[service]
+        before = history.current
+        direction = history.change(replicas, now)
+        detail = f"replicas {before} -> {replicas}"
         if direction > 0:
-            self.record("scale_up", service)
+            self.record("scale_up", service, f"deployment/{service}", detail)
         elif direction < 0:
-            self.record("scale_down", service)
+            self.record("scale_down", service, f"deployment/{service}", detail)
 
     def start_window(self, now: float) -> None:
         self.counts.clear()
+        self.timeline.clear()
+        self.timeline_dropped = 0
         for name in self.by_service:
             self.by_service[name].clear()
             self.ready_delays[name].clear()
