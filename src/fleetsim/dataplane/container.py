@@ -87,10 +87,16 @@ class StatsSink:
 
 
 class _Discard(list[tuple[Attempt, float]]):
-    """Where a lost container's completions go: a list that keeps nothing."""
+    """Where a lost container's completions go: a list that keeps nothing, and counts
+    each request's attempt as ``lost`` to its service when it would have ended."""
+
+    def __init__(self, home: Service) -> None:
+        super().__init__()
+        self.home = home
 
     def append(self, item: tuple[Attempt, float], /) -> None:
-        pass
+        if item[0][1] >= 0:
+            self.home.lost += 1
 
 
 class AppContainer:
@@ -197,12 +203,14 @@ class AppContainer:
             service.in_system += 1
             self.queue.append((request, try_number, now))
         elif not self.accepting:
+            home = self.home  # counted to the service even after a kill or a loss
             if not self.paused:
-                self.home.gone_tries += 1  # a stale endpoint: stopped or lost
+                home.gone_tries += 1  # a stale endpoint: stopped or lost
             if self.lost:
                 self.blackholed += 1
+                home.lost += 1
             else:
-                service.unavailable += 1
+                home.unavailable += 1
                 request.route.on_response(request, try_number, CONNECT_FAILURE, self)
         else:
             self.received += 1
@@ -250,16 +258,19 @@ class AppContainer:
         service = self.service
         status = self.finish_status
         service.in_system -= 1
-        if try_number >= 0 and status == OK:
-            latency = now - arrived
-            histogram = service.latency
-            histogram.total += latency
-            if latency > histogram.maximum:
-                histogram.maximum = latency
-            if latency < MIN_VALUE:
-                histogram.counts[0] += 1
+        if try_number >= 0:
+            if status == OK:
+                latency = now - arrived
+                histogram = service.latency
+                histogram.total += latency
+                if latency > histogram.maximum:
+                    histogram.maximum = latency
+                if latency < MIN_VALUE:
+                    histogram.counts[0] += 1
+                else:
+                    histogram.counts[int(log(latency) * INVERSE_LOG_GAMMA + OFFSET)] += 1
             else:
-                histogram.counts[int(log(latency) * INVERSE_LOG_GAMMA + OFFSET)] += 1
+                self.home.reset += 1  # it was in service when the container was killed
         if self.queue:
             following = self.queue.popleft()
             if following[1] >= 0:
@@ -375,6 +386,8 @@ class AppContainer:
         self.service = StatsSink()
         self.finish_status = RESET
         for request, try_number, _ in queued:
+            if try_number >= 0:
+                self.home.reset += 1
             request.route.on_response(request, try_number, RESET, self)
 
     def lose(self) -> None:
@@ -395,11 +408,13 @@ class AppContainer:
         self.lost = True
         self.service.in_system -= len(self.queue) + self.busy
         self.service = StatsSink()
+        held = [*self.queue, *(attempt for attempt, _ in self.suspended)]
+        self.home.lost += sum(1 for attempt in held if attempt[1] >= 0)
         self.queue.clear()
         self.busy = 0
         self.finish_status = RESET  # a calling container answers at once, i.e. into the void
         self.frozen_until = float("inf")
-        self.suspended = _Discard()
+        self.suspended = _Discard(self.home)  # those in service are counted when due
         self._saved = None
 
     @property

@@ -38,10 +38,11 @@ class Service:
         "gone_tries",
         "in_system",
         "latency",
+        "lost",
         "name",
         "queue_limit",
-        "received_before",
         "rejected",
+        "reset",
         "retired_received",
         "spec",
         "unavailable",
@@ -59,21 +60,18 @@ class Service:
         self.busy_time = 0.0
         self.capacity_time = 0.0
         self._capacity_since = 0.0
-        self.received_before = 0
         self.retired_received = 0
         self.errors = 0
         self.rejected = 0
         self.unavailable = 0
+        self.reset = 0  # attempts ended by a kill (queued, or in service): Envoy's 503 UC
+        self.lost = 0  # attempts held by, or sent to, a lost container: never answered
         self.gone_tries = 0  # tries that reached a stopped or lost container (never reset)
         self.latency = Histogram()
 
     def total_received(self) -> int:
         """Attempts that reached an app container of this service, ever."""
         return self.retired_received + sum(c.received for c in self.containers)
-
-    def received(self) -> int:
-        """Attempts that reached a pod since the interval started."""
-        return self.total_received() - self.received_before
 
     @property
     def capacity(self) -> int:
@@ -101,8 +99,9 @@ class Service:
         self.busy_time = 0.0
         self.accrue_capacity(now)
         self.capacity_time = 0.0
-        self.received_before = self.total_received()
         self.errors = 0
         self.rejected = 0
         self.unavailable = 0
+        self.reset = 0
+        self.lost = 0
         self.latency.reset()

@@ -52,15 +52,18 @@ class TrafficSource:
         "_times",
         "env",
         "errored",
+        "in_flight",
         "latency",
         "name",
         "rate",
         "rejected",
         "requests_failed",
         "route",
+        "sent",
         "slowest",
         "spec",
         "timed_out",
+        "tries",
         "unavailable",
     )
 
@@ -91,6 +94,11 @@ class TrafficSource:
         self.rejected = 0
         self.errored = 0
         self.unavailable = 0
+        # Counted by outcome like the rest: the tries of the requests that ended
+        # (``try_number`` counts from 0).
+        self.tries = 0
+        self.sent = 0  # requests that arrived (by arrival, for the in-flight balance)
+        self.in_flight = 0  # sent and not ended, since the run started (never reset)
         # latency -> (when the client saw it end, whether it timed out)
         self.slowest: Largest[tuple[float, bool]] = Largest(SLOWEST_KEPT)
 
@@ -141,6 +149,8 @@ class TrafficSource:
         if following is not None:
             self.env.schedule_at(following, self._arrive, None)
         request = self._new_request(self, self.route, now)
+        self.sent += 1
+        self.in_flight += 1
         if self._timeouts is not None:
             self._timeouts.arm(request)
         self.route.send(request)
@@ -148,6 +158,8 @@ class TrafficSource:
     def succeed(self, request: Request) -> None:
         """The current try answered OK: record the client-observed latency."""
         request.done = True
+        self.in_flight -= 1
+        self.tries += request.try_number + 1
         latency = self.env.now - request.started
         histogram = self.latency
         histogram.total += latency
@@ -167,7 +179,7 @@ class TrafficSource:
     def fail(self, request: Request, status: int) -> None:
         """The request's last try failed with ``status`` and no retry is left."""
         request.done = True
-        self.requests_failed += 1
+        self._ended_failed(request)
         if status in (PER_TRY_TIMEOUT, ROUTE_TIMEOUT):
             self.timed_out += 1
         elif status in (OVERFLOW_503, CIRCUIT_OPEN):
@@ -177,9 +189,14 @@ class TrafficSource:
         else:
             self.unavailable += 1
 
+    def _ended_failed(self, request: Request) -> None:
+        self.in_flight -= 1
+        self.requests_failed += 1
+        self.tries += request.try_number + 1
+
     def _timed_out(self, request: Request, _: int) -> None:
         request.done = True
-        self.requests_failed += 1
+        self._ended_failed(request)
         self.timed_out += 1
         latency = self.env.now - request.started
         if latency > self.slowest.floor:
@@ -187,6 +204,8 @@ class TrafficSource:
 
     def reset_interval(self) -> None:
         self.latency.reset()
+        self.tries = 0
+        self.sent = 0
         self.requests_failed = 0
         self.timed_out = 0
         self.rejected = 0

@@ -22,6 +22,7 @@ from fleetsim.summary.model import (
     AgentFigures,
     Autoscaler,
     DiskFigures,
+    InFlight,
     LatencyBlock,
     MeshFigures,
     PodShares,
@@ -40,9 +41,11 @@ from fleetsim.summary.model import (
     ZoneShare,
 )
 from fleetsim.summary.storage import storage_figures
+from fleetsim.summary.warnings import overload_warnings
 
 if TYPE_CHECKING:
     from fleetsim.dataplane.service import Service
+    from fleetsim.dataplane.traffic import TrafficSource
     from fleetsim.envoy.router import Route
     from fleetsim.kubernetes.cluster import Cluster
     from fleetsim.kubernetes.pod import Pod
@@ -170,8 +173,13 @@ class SummaryBuilder:
             )
         )
         total_requests = requests["total"]
+        tries = sum(t.tries for t in all_traffic)
         services = {name: self._service(name, now) for name in self.services}
         queries_only = self.cluster.outside_mesh  # DNS queries are no request's tries
+        in_flight = InFlight(
+            start=sum(t.in_flight_start for t in all_traffic),
+            end=sum(source.in_flight for source in self.collector.sources),
+        )
         summary = Summary(
             scenario=scenario,
             variant=variant,
@@ -181,20 +189,24 @@ class SummaryBuilder:
             wall_seconds=round(wall, 3),
             events=events,
             requests=requests,
-            attempts=sum(s["attempts"] for n, s in services.items() if n not in queries_only),
-            retries=sum(s["retries"] for n, s in services.items() if n not in queries_only),
+            attempts=tries,
+            retries=tries - total_requests,
+            service_attempts=sum(
+                s["attempts"] for n, s in services.items() if n not in queries_only
+            ),
+            service_retries=sum(s["retries"] for n, s in services.items() if n not in queries_only),
             throughput_rps=total_requests / duration,
+            goodput_rps=requests["succeeded"] / duration,
+            in_flight=in_flight,
             latency_ms=_client_latency(client_latency),
             tail=self._tail(client_latency),
             services=services,
             events_by_kind=self.events.summary(),
             traffic={
-                name: TrafficFigures(
-                    requests=traffic[name],
-                    latency_ms=latency_block(totals.latency, ["p50", "p99"]),
-                )
-                for name, totals in self.collector.traffic_totals.items()
+                source.name: self._traffic(source, traffic[source.name])
+                for source in self.collector.sources
             },
+            warnings=[],
         )
         nodes = self._nodes()
         if nodes:
@@ -207,7 +219,19 @@ class SummaryBuilder:
                 summary["dns"] = dns
         if self.xds_views is not None:
             summary["mesh"] = MeshFigures(istiod=self.xds_views.istiod(self.cluster))
+        sent = {name: totals.sent for name, totals in self.collector.traffic_totals.items()}
+        summary["warnings"] = overload_warnings(summary, sent)
         return summary
+
+    def _traffic(self, source: TrafficSource, requests: Requests) -> TrafficFigures:
+        totals = self.collector.traffic_totals[source.name]
+        return TrafficFigures(
+            requests=requests,
+            attempts=totals.tries,
+            goodput_rps=requests["succeeded"] / self.spec.duration,
+            in_flight=InFlight(start=totals.in_flight_start, end=source.in_flight),
+            latency_ms=latency_block(totals.latency, ["p50", "p99"]),
+        )
 
     def _tail(self, latency: Accumulator) -> Tail:
         """Requests that took 10x and 100x the median, and the slowest with their times.
@@ -305,9 +329,12 @@ class SummaryBuilder:
         summary = ServiceSummary(
             attempts=totals.attempts,
             succeeded=totals.succeeded,
-            failed=totals.errors + totals.rejected + totals.unavailable,
+            failed=totals.errors + totals.rejected + totals.unavailable + totals.reset,
             rejected=totals.rejected,
             unavailable=totals.unavailable,
+            reset=totals.reset,
+            lost=totals.lost,
+            in_flight=InFlight(start=totals.in_system_start, end=self.services[name].in_system),
             retries=self.routes[name].retry_count
             - self._retries_at_start.get(name, 0)
             + self._storage_retries(name),
@@ -373,12 +400,13 @@ def _requests(totals: TrafficTotals) -> Requests:
 
 def _client_latency(latency: Accumulator) -> LatencyBlock:
     """Client latency up to p99.9999, the deep percentiles only where the sample allows."""
-    block = latency_block(latency, ["p50", "p90", "p99", "p999", "p9999"])
+    block = latency_block(latency, ["p50", "p90", "p95", "p99", "p999", "p9999"])
     deep = deep_quantiles(latency)
     return LatencyBlock(
         mean=block["mean"],
         p50=block["p50"],
         p90=block["p90"],
+        p95=block["p95"],
         p99=block["p99"],
         p999=block["p999"],
         p9999=block["p9999"],

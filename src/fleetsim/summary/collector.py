@@ -37,11 +37,17 @@ def _ms(seconds: float) -> float:
 
 @dataclass
 class ServiceTotals:
+    """A service's attempts by outcome in the window (``attempts`` = the sum of the
+    outcomes: succeeded, errors, rejected, unavailable, reset, lost)."""
+
     attempts: int = 0
     succeeded: int = 0
     errors: int = 0
     rejected: int = 0
     unavailable: int = 0
+    reset: int = 0
+    lost: int = 0
+    in_system_start: int = 0  # attempts and probes queued or in service when the window began
     busy_area: float = 0.0
     in_system_area: float = 0.0  # interval length x sampled mean, summed over intervals
     capacity_area: float = 0.0
@@ -50,12 +56,19 @@ class ServiceTotals:
 
 @dataclass
 class TrafficTotals:
+    """A client population's requests by outcome in the window, with their tries, and
+    the requests sent in the window and in flight at its start (the balance:
+    ``in_flight_start + sent = succeeded + failed + in flight at the end``)."""
+
     succeeded: int = 0
     failed: int = 0
     timed_out: int = 0
     rejected: int = 0
     errored: int = 0
     unavailable: int = 0
+    tries: int = 0
+    sent: int = 0
+    in_flight_start: int = 0
     latency: Accumulator = field(default_factory=Accumulator)
 
 
@@ -103,9 +116,11 @@ class Collector:
         """Begin the measured window: forget everything seen during warm-up."""
         for service in self.services:
             service.reset_interval(now)
+            self.service_totals[service.name].in_system_start = service.in_system
         for source in self.sources:
             source.reset_interval()
             source.forget_slowest()
+            self.traffic_totals[source.name].in_flight_start = source.in_flight
         self._reset_samples()
         self._interval_start = now
 
@@ -135,12 +150,15 @@ class Collector:
         p50, p99 = quantiles_of(counts, SERIES_QUANTILES, histogram.maximum)
         service.accrue_capacity(now)
         capacity = service.capacity_time
-        received = service.received()
-        totals.attempts += received + service.unavailable
+        failed = service.errors + service.rejected + service.unavailable + service.reset
+        attempts = served + failed + service.lost
+        totals.attempts += attempts
         totals.succeeded += served
         totals.errors += service.errors
         totals.rejected += service.rejected
         totals.unavailable += service.unavailable
+        totals.reset += service.reset
+        totals.lost += service.lost
         totals.busy_area += service.busy_time
         in_flight_mean = in_system_samples / self._samples if self._samples else 0.0
         totals.in_system_area += in_flight_mean * length
@@ -148,10 +166,11 @@ class Collector:
         row = {
             "t": round(now, 9),
             "service": service.name,
-            "attempts": received + service.unavailable,
+            "attempts": attempts,
             "succeeded": served,
-            "failed": service.errors + service.rejected + service.unavailable,
+            "failed": failed,
             "rejected": service.rejected,
+            "lost": service.lost,
             "latency_mean_ms": _ms(histogram.total / served if served else 0.0),
             "p50_ms": _ms(p50),
             "p99_ms": _ms(p99),
@@ -175,6 +194,8 @@ class Collector:
         totals.rejected += source.rejected
         totals.errored += source.errored
         totals.unavailable += source.unavailable
+        totals.tries += source.tries
+        totals.sent += source.sent
         requests = succeeded + source.requests_failed
         self.traffic_rows.append(
             {
@@ -187,6 +208,9 @@ class Collector:
                 "rejected": source.rejected,
                 "unavailable": source.unavailable,
                 "throughput_rps": requests / length,
+                "goodput_rps": succeeded / length,
+                "attempts": source.tries,
+                "in_flight": source.in_flight,
                 "latency_mean_ms": _ms(histogram.total / succeeded if succeeded else 0.0),
                 "p50_ms": _ms(p50),
                 "p99_ms": _ms(p99),
@@ -195,7 +219,14 @@ class Collector:
         source.reset_interval()
 
 
-LATENCY_QUANTILES = {"p50": 0.5, "p90": 0.9, "p99": 0.99, "p999": 0.999, "p9999": 0.9999}
+LATENCY_QUANTILES = {
+    "p50": 0.5,
+    "p90": 0.9,
+    "p95": 0.95,
+    "p99": 0.99,
+    "p999": 0.999,
+    "p9999": 0.9999,
+}
 DEEP_QUANTILES = {"p99999": 0.99999, "p999999": 0.999999}
 """Reported only when the sample allows: at least 1 / (1 - q) samples, else None."""
 

@@ -11,10 +11,18 @@ from __future__ import annotations
 from typing import NotRequired, TypedDict
 
 
+class InFlight(TypedDict):
+    """Requests (or attempts) sent and not yet ended when the window began and ended."""
+
+    start: int
+    end: int
+
+
 class LatencyBlock(TypedDict):
     mean: float
     p50: float
     p90: float
+    p95: NotRequired[float]  # client latency only
     p99: float
     p999: float
     p9999: NotRequired[float]  # client latency only
@@ -201,6 +209,9 @@ class ServiceSummary(TypedDict):
     failed: int
     rejected: int
     unavailable: int
+    reset: int
+    lost: int
+    in_flight: InFlight
     retries: int
     utilization: float
     in_flight_mean: float
@@ -377,6 +388,9 @@ class TrafficFigures(TypedDict):
     """One client population's requests by outcome in the window, and its latency."""
 
     requests: Requests
+    attempts: int
+    goodput_rps: float
+    in_flight: InFlight
     latency_ms: LatencyBlock
 
 
@@ -424,7 +438,11 @@ class Summary(TypedDict):
     requests: Requests
     attempts: int
     retries: int
+    service_attempts: int
+    service_retries: int
     throughput_rps: float
+    goodput_rps: float
+    in_flight: InFlight
     latency_ms: LatencyBlock
     tail: Tail
     services: dict[str, ServiceSummary]
@@ -434,3 +452,4 @@ class Summary(TypedDict):
     storage: NotRequired[StorageFigures]
     dns: NotRequired[DnsFigures]
     mesh: NotRequired[MeshFigures]
+    warnings: list[str]
