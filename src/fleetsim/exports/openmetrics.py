@@ -83,7 +83,7 @@ def sample_lines(
         value = row.get(column.name)
         if value is None:
             continue
-        scaled = value / column.divisor if column.divisor != 1 else value
+        scaled = round(value / column.divisor, 12) if column.divisor != 1 else value
         yield (
             f'{name}{{{labels},{subject}="{escape_label(str(row[subject]))}"}} '
             f"{number(scaled)} {timestamp(epoch, row['t'])}\n"
