@@ -249,7 +249,11 @@ def atomic_path(path: Path) -> Iterator[Path]:
 
 
 def current_umask() -> int:
-    """The process's umask (reading it means setting it; it is set straight back)."""
+    """The process's umask: from /proc on Linux, else by setting it and straight back
+    (reading it that way changes it for an instant, for every thread)."""
+    with contextlib.suppress(OSError, ValueError, StopIteration):
+        status = Path("/proc/self/status").read_text().splitlines()
+        return int(next(line for line in status if line.startswith("Umask:")).split()[1], 8)
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
