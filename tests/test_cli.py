@@ -112,10 +112,10 @@ def test_out_writes_summary_and_series(tmp_path: Path) -> None:
     summary = json.loads((out / "summary.json").read_text())
     services = (out / "series_services.csv").read_text().splitlines()
     traffic = (out / "series_traffic.csv").read_text().splitlines()
-    assert services[0].startswith("t,service,attempts")
+    assert services[0].startswith("scenario,variant,seed,t,service,attempts")
     assert len(services) == 1 + 5  # header + one row per 1 s interval
-    assert traffic[0].startswith("t,traffic,requests")
-    assert sum(int(line.split(",")[2]) for line in traffic[1:]) == summary["requests"]["total"]
+    assert traffic[0].startswith("scenario,variant,seed,t,traffic,requests")
+    assert sum(int(line.split(",")[5]) for line in traffic[1:]) == summary["requests"]["total"]
 
 
 def test_bad_scenario_exits_2_with_one_line_and_keeps_earlier_results(

@@ -3,23 +3,35 @@
 >>> import fleetsim
 >>> result = fleetsim.run("scenarios/quickstart.yaml")  # doctest: +SKIP
 >>> result.summary["latency_ms"]["p99"]  # doctest: +SKIP
+>>> result.series_frame("traffic")  # doctest: +SKIP
+>>> fleetsim.compare("scenarios/quickstart.yaml").compare_frame()  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fleetsim.errors import FleetsimError, ScenarioError
-from fleetsim.result import Result
+from fleetsim.result import Comparison, Result
 
 __version__ = "0.1.0"
-__all__ = ["FleetsimError", "Result", "ScenarioError", "__version__", "run"]
+__all__ = [
+    "Comparison",
+    "FleetsimError",
+    "Result",
+    "ScenarioError",
+    "__version__",
+    "compare",
+    "run",
+]
+
+Scenario = str | os.PathLike[str] | Mapping[str, Any]
 
 
 def run(
-    scenario: str | os.PathLike[str] | Mapping[str, Any],
+    scenario: Scenario,
     variant: str | None = None,
     seed: int | None = None,
     progress: Any = None,
@@ -39,3 +51,31 @@ def run(
 
     loaded = load_scenario(scenario, variant=variant, duration=duration, warmup=warmup)
     return Simulation(loaded, seed=seed).run(progress)
+
+
+def compare(
+    scenario: Scenario,
+    variants: Sequence[str] | None = None,
+    seed: int | None = None,
+    duration: str | float | None = None,
+    warmup: str | float | None = None,
+    progress: Any = None,
+) -> Comparison:
+    """Run the baseline and every variant of ``scenario`` (or only ``variants``; the
+    baseline is ``"baseline"``) with one seed, and keep their summaries.
+
+    Every variant is checked before any runs, so a bad name fails at once; the series
+    of each run are dropped as it ends, so memory does not grow with the variants.
+    """
+    from fleetsim.scenario.fields import BASELINE
+    from fleetsim.scenario.loader import load_scenario
+
+    names = [BASELINE, *load_scenario(scenario).variant_names] if variants is None else variants
+    picked = [None if name == BASELINE else name for name in names]
+    for name in picked:
+        load_scenario(scenario, variant=name, duration=duration, warmup=warmup)
+    summaries = [
+        run(scenario, name, seed, progress, duration=duration, warmup=warmup).summary
+        for name in picked
+    ]
+    return Comparison(summaries)

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from fleetsim import __version__
 from fleetsim.cluster.name_resolution import NameResolution
 from fleetsim.dataplane.distributions import service_time_stream
 from fleetsim.dataplane.protocols import EndpointSubscriber, Router
@@ -22,7 +23,7 @@ from fleetsim.istio.pilot_agent import SidecarStartup
 from fleetsim.istio.xds import istiod_service_spec
 from fleetsim.kubernetes.cluster import Cluster
 from fleetsim.metrics.events import EventLog
-from fleetsim.result import Result
+from fleetsim.result import Result, spec_hash
 from fleetsim.scenario.loader import LoadedScenario
 from fleetsim.scenario.mesh import ISTIOD
 from fleetsim.scenario.schema import Route as RouteSpec
@@ -35,6 +36,7 @@ from fleetsim.summary.build import SummaryBuilder
 from fleetsim.summary.collector import Collector
 from fleetsim.summary.dns import DnsWindow
 from fleetsim.summary.istiod import XdsViews
+from fleetsim.summary.model import RunFigures
 from fleetsim.summary.sidecars import ProxyFigures
 
 # Called with (simulated seconds done, simulated seconds in all, events so far).
@@ -222,6 +224,7 @@ class Simulation:
             events=self.env.events_processed,
             now=self.env.now,
         )
+        summary["run"] = self._run_figures()
         return Result(
             summary=dict(summary),
             series={
@@ -229,6 +232,22 @@ class Simulation:
                 "traffic": self.collector.traffic_rows,
             },
             events=self.events.rows(),
+        )
+
+    def _run_figures(self) -> RunFigures:
+        """The summary's ``run`` block. The hash is of the resolved spec, not the file:
+        it is what ran (the variant merged, ``--duration``/``--warmup`` applied, units
+        parsed, defaults filled in), the same for a scenario given as a dict, and blind
+        to comments and formatting. ``variants`` is left out of both (they did not run,
+        and editing one must not change this run's hash), ``seed`` out of the hash only
+        (``spec.seed`` is the seed that ran): runs of one model with several seeds share
+        their hash."""
+        model = self.spec.model_dump(mode="json", by_alias=True, exclude={"variants", "seed"})
+        return RunFigures(
+            fleetsim_version=__version__,
+            scenario_hash=spec_hash(model),
+            seed=self.seed,
+            spec={"seed": self.seed, **model},
         )
 
     def _advance_to(

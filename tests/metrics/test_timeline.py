@@ -41,7 +41,10 @@ def test_a_run_writes_its_events_table_in_time_order(tmp_path: Path) -> None:
     result.write(tmp_path)
     with (tmp_path / "events.csv").open() as stream:
         rows = list(csv.DictReader(stream))
-    assert list(rows[0]) == ["time_s", "kind", "service", "object", "detail"]
+    assert list(rows[0]) == [
+        *("scenario", "variant", "seed"),
+        *("time_s", "kind", "service", "object", "detail"),
+    ]
     times = [float(row["time_s"]) for row in rows]
     assert times == sorted(times)
     warmup = result.summary["warmup_seconds"]

@@ -8,7 +8,7 @@ Latencies are in milliseconds, rates per second, times in seconds.
 
 from __future__ import annotations
 
-from typing import NotRequired, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 
 class InFlight(TypedDict):
@@ -453,3 +453,15 @@ class Summary(TypedDict):
     dns: NotRequired[DnsFigures]
     mesh: NotRequired[MeshFigures]
     warnings: list[str]
+    run: NotRequired[RunFigures]
+
+
+class RunFigures(TypedDict):
+    """What ran, to reproduce it or to tell two results apart: ``scenario_hash`` is the
+    sha256 of ``spec`` as canonical JSON (the resolved spec of the variant, overrides
+    applied), ``seed`` the seed of the run's random streams."""
+
+    fleetsim_version: str
+    scenario_hash: str
+    seed: int
+    spec: dict[str, Any]
