@@ -11,10 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from fleetsim.cli import main
 from fleetsim.report.html import ReportInputError, build_report, load_runs, write_report
 from fleetsim.report.plots import MAX_EVENT_MARKERS, Run, colour, figures
+from tests.fleet_scenarios import scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 QUICKSTART = ROOT / "scenarios" / "quickstart.yaml"
@@ -85,15 +87,31 @@ def test_goodput_is_succeeded_per_second() -> None:
     assert list(goodput.y[:4]) == [1000.0] * 4 and list(goodput.y[4:]) == [950.0] * 6
 
 
+def test_failures_no_cause_column_counts_are_other_failures() -> None:
+    run = a_run()
+    run.series["traffic"] = traffic_rows(failed_from=5)
+    for row in run.series["traffic"]:
+        row["timed_out"] = min(row["failed"], 20)
+    errors = next(f for f in figures([run]) if f.layout.title.text == "Errors by cause")
+    other = next(trace for trace in errors.data if trace.name == "baseline other failures")
+    timed_out = next(trace for trace in errors.data if trace.name == "baseline timed_out")
+    assert list(other.y) == [0.0] * 4 + [30.0] * 6
+    assert list(timed_out.y) == [0.0] * 4 + [20.0] * 6
+
+
 def test_variants_overlaid_with_one_colour_each_in_every_plot() -> None:
     runs = [a_run("baseline"), a_run("fix")]
     for figure in figures(runs):
         for trace in figure.data:
+            if str(trace.legendgroup).startswith("key:"):
+                assert trace.x == (None,)  # a legend entry for a dash, no data
+                continue
             variant = trace.name.split(" ")[0]
             expected = colour(0) if variant == "baseline" else colour(1)
             used = trace.marker.color if trace.type == "bar" else trace.line.color
             assert used == expected, (figure.layout.title.text, trace.name)
-        names = {trace.name.split(" ")[0] for trace in figure.data}
+        curves = [t for t in figure.data if not str(t.legendgroup).startswith("key:")]
+        names = {trace.name.split(" ")[0] for trace in curves}
         assert names == {"baseline", "fix"}, figure.layout.title.text
 
 
@@ -210,3 +228,25 @@ def test_chromium_renders_every_plot(tmp_path: Path) -> None:
     assert len(colours) > 50  # text, axes and coloured lines, not a blank page
     traced = {tuple(int(colour(0)[i : i + 2], 16) for i in (1, 3, 5))}
     assert traced & {rgb for _, rgb in colours}  # the baseline's line colour is drawn
+
+
+def test_compare_report_overlays_every_variant(tmp_path: Path) -> None:
+    document = scenario(rate=300, duration=5, warmup=1)  # type: ignore[arg-type]
+    document["spec"]["variants"] = {"more-pods": {"services": [{"name": "app", "replicas": 8}]}}
+    path = tmp_path / "small.yaml"
+    path.write_text(yaml.safe_dump(document))
+    out, page = tmp_path / "out", tmp_path / "compare.html"
+    assert main(["compare", str(path), "--quiet", "--out", str(out), "--report", str(page)]) == 0
+    text = page.read_text()
+    assert "baseline requests" in text
+    assert "more-pods requests" in text
+    runs = load_runs(out)
+    assert [run.name for run in runs] == ["baseline", "more-pods"]
+    assert all(run.series["traffic"] for run in runs)
+
+
+def test_compare_json_without_summaries_is_refused(tmp_path: Path) -> None:
+    for text in ('{"runs": []}', '{"runs": [3]}', "[]"):
+        (tmp_path / "compare.json").write_text(text)
+        with pytest.raises(ReportInputError, match=r"compare\.json: runs: expected a list"):
+            load_runs(tmp_path)

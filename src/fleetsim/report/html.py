@@ -115,6 +115,8 @@ def load_runs(directory: str | Path) -> list[Run]:
         document = _read_json(root / "compare.json")
         summaries = document.get("runs") if isinstance(document, dict) else None
         if not isinstance(summaries, list) or not summaries:
+            summaries = [None]
+        if not all(isinstance(summary, dict) for summary in summaries):
             raise ReportInputError(f"{root / 'compare.json'}: runs: expected a list of summaries")
         return [_read_run(root / str(s.get("variant", "")), s) for s in summaries]
     if (root / "summary.json").is_file():

@@ -20,6 +20,7 @@ Row = dict[str, Any]
 
 # Failure causes in the traffic rows, each one a part of ``failed``.
 ERROR_CAUSES = ("timed_out", "rejected", "errored", "unavailable")
+OTHER_CAUSE = "other failures"
 # Events that change the whole fleet are drawn as vertical lines on every timeline;
 # the rest (pods, probes, ejections) are markers on the events timeline.
 FLEET_EVENT_PREFIXES = ("scenario:", "node", "zone")
@@ -28,6 +29,7 @@ MAX_EVENT_LINES = 40
 # Beyond this many events, the events timeline shows counts per time bin and kind.
 MAX_EVENT_MARKERS = 600
 EVENT_BINS = 120
+KEY_GREY = "#666666"
 DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
 
 
@@ -106,18 +108,53 @@ def column_line(rows: Sequence[Row], column: str) -> tuple[list[float], list[flo
 def line(
     x: Sequence[float],
     y: Sequence[float | None],
-    name: str,
+    run: str,
     run_index: int,
+    label: str,
     dash: str = "solid",
 ) -> go.Scatter:
+    """One curve: the run's colour, the label's dash; the legend shows keys instead
+    (see :func:`add_keys`), since runs x subjects x columns would fill the page."""
     return go.Scatter(
         x=list(x),
         y=list(y),
-        name=name,
+        name=f"{run} {label}",
+        meta=label,
         mode="lines",
         line={"color": colour(run_index), "dash": dash, "width": 1.6},
-        legendgroup=name.split(" ")[0],
+        legendgroup=run,
+        showlegend=False,
     )
+
+
+def add_keys(figure: go.Figure, runs: Sequence[Run]) -> None:
+    """The legend of a timeline: one entry per run in its colour (a click hides the
+    run's curves) and, when curves differ by dash, one grey entry per dash."""
+    for index, run in enumerate(runs):
+        figure.add_trace(
+            go.Scatter(
+                x=[None],
+                y=[None],
+                name=run.name,
+                mode="lines",
+                line={"color": colour(index), "width": 3},
+                legendgroup=run.name,
+            )
+        )
+    dashes = dict.fromkeys((trace.meta, trace.line.dash) for trace in figure.data if trace.meta)
+    if len({dash for _, dash in dashes}) < 2:
+        return
+    for label, dash in dashes:
+        figure.add_trace(
+            go.Scatter(
+                x=[None],
+                y=[None],
+                name=label,
+                mode="lines",
+                line={"color": KEY_GREY, "dash": dash},
+                legendgroup=f"key:{label}",
+            )
+        )
 
 
 def timeline(title: str, y_title: str) -> go.Figure:
@@ -153,7 +190,7 @@ def rate_figure(runs: Sequence[Run]) -> go.Figure | None:
             times, totals = sum_by_time(rows, column)
             if times:
                 rates = [value / step for value in totals]
-                figure.add_trace(line(times, rates, f"{run.name} {label}", index, dash))
+                figure.add_trace(line(times, rates, run.name, index, label, dash))
     return figure
 
 
@@ -162,17 +199,31 @@ def errors_figure(runs: Sequence[Run]) -> go.Figure | None:
     causes = [cause for cause in ERROR_CAUSES if has_column(runs, "traffic", cause)]
     if not causes:
         return None
+    if has_column(runs, "traffic", "failed"):
+        causes.append(OTHER_CAUSE)
     figure = timeline("Errors by cause", "failed requests/s")
     for index, run in enumerate(runs):
-        rows = run.series.get("traffic", [])
+        rows = with_other_cause(run.series.get("traffic", []), causes)
         step = interval_seconds(rows)
         for cause_index, cause in enumerate(causes):
             times, totals = sum_by_time(rows, cause)
             if times:
                 rates = [value / step for value in totals]
                 dash = DASHES[cause_index % len(DASHES)]
-                figure.add_trace(line(times, rates, f"{run.name} {cause}", index, dash))
+                figure.add_trace(line(times, rates, run.name, index, cause, dash))
     return figure
+
+
+def with_other_cause(rows: Sequence[Row], causes: Sequence[str]) -> list[Row]:
+    """The rows with ``other``: failures the cause columns do not count (errors, 5xx)."""
+    named = [cause for cause in causes if cause != OTHER_CAUSE]
+    completed = []
+    for row in rows:
+        failed = number(row.get("failed"))
+        counted = sum(number(row.get(cause)) or 0.0 for cause in named)
+        other = None if failed is None else max(failed - counted, 0.0)
+        completed.append({**row, OTHER_CAUSE: other})
+    return completed
 
 
 def latency_figure(runs: Sequence[Run]) -> go.Figure | None:
@@ -187,8 +238,8 @@ def latency_figure(runs: Sequence[Run]) -> go.Figure | None:
             for column in columns:
                 times, values = column_line(rows, column)
                 dash = "solid" if column == "p99_ms" else "dot"
-                label = f"{run.name} {traffic} {column.removesuffix('_ms')}"
-                figure.add_trace(line(times, values, label, index, dash))
+                label = f"{traffic} {column.removesuffix('_ms')}"
+                figure.add_trace(line(times, values, run.name, index, label, dash))
     return figure
 
 
@@ -235,8 +286,8 @@ def service_figure(runs: Sequence[Run], plot: ServicePlot) -> go.Figure | None:
                     continue
                 scaled = [None if v is None else v * plot.scale for v in values]
                 dash = DASHES[(service_index * len(columns) + column_index) % len(DASHES)]
-                label = f"{run.name} {service} {column}"
-                figure.add_trace(line(times, scaled, label, index, dash))
+                label = f"{service} {column}"
+                figure.add_trace(line(times, scaled, run.name, index, label, dash))
     return figure
 
 
@@ -448,6 +499,7 @@ def figures(runs: Sequence[Run]) -> list[go.Figure]:
     ]
     drawn = [figure for figure in timelines if figure is not None]
     for figure in drawn:
+        add_keys(figure, runs)
         add_event_lines(figure, runs)
     marks = [figure for figure in (events_figure(runs), stalls_figure(runs)) if figure]
     span = time_span(runs)
