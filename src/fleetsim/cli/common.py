@@ -62,6 +62,7 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", metavar="DIR", help="write summary.json and time series here")
     parser.add_argument("--seed", type=seed_option, help="override spec.seed (a whole number >= 0)")
     parser.add_argument("--json", action="store_true", help="print only the summary JSON")
+    parser.add_argument("--report", metavar="FILE", help="also write an HTML report with plots")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     add_window_options(parser)
 

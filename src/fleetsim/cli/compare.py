@@ -12,6 +12,7 @@ from rich.console import Console
 
 from fleetsim.cli import common
 from fleetsim.cli.common import EXIT_INTERRUPTED, EXIT_OK, add_run_options
+from fleetsim.cli.report import write_for_runs
 
 
 def register(commands: Any) -> None:
@@ -35,11 +36,14 @@ def execute(args: argparse.Namespace, stdout: Console, stderr: Console) -> int:
     # Each run's results are written as soon as it ends, and only its summary is kept:
     # an interrupted compare keeps what it finished, and memory does not grow per run.
     summaries: list[Any] = []
+    reported: list[Any] = []  # with --report: each run's series rows (one per interval)
     written: list[str] = []
     try:
         for name in [None, *names]:
             result = common.run_one(args.scenario, name, args, stdout, checked=True)
             summaries.append(result.summary)
+            if args.report:
+                reported.append(result)
             if args.out:
                 result.write(Path(args.out) / result.summary["variant"])
                 written.append(result.summary["variant"])
@@ -61,4 +65,6 @@ def execute(args: argparse.Namespace, stdout: Console, stderr: Console) -> int:
         stdout.print(compare_table(summaries))
         if args.out:
             stdout.print(f"results written to {args.out}/")
+    if args.report:
+        write_for_runs(args.report, args.scenario, reported, stderr if args.json else stdout)
     return EXIT_OK

@@ -10,6 +10,7 @@ from typing import Any
 from rich.console import Console
 
 from fleetsim.cli.common import EXIT_OK, add_run_options, run_one
+from fleetsim.cli.report import write_for_runs
 
 
 def register(commands: Any) -> None:
@@ -32,4 +33,6 @@ def execute(args: argparse.Namespace, stdout: Console, stderr: Console) -> int:
         print_summary(result.summary, stdout)
         if args.out:
             stdout.print(f"results written to {args.out}/")
+    if args.report:
+        write_for_runs(args.report, args.scenario, [result], stderr if args.json else stdout)
     return EXIT_OK
