@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from fleetsim.report.dns_tables import dns_table
+from fleetsim.report.fit import fitted
 from fleetsim.summary.model import (
     RegionServerProcessFigures,
     ServiceSummary,
@@ -64,7 +65,7 @@ def print_summary(summary: Summary, console: Console) -> None:
         _num(summary["retries"]),
         _num(summary["throughput_rps"], 1),
     )
-    console.print(overview)
+    _print(console, overview)
     latency = Table(title="Client latency of succeeded requests (ms)", title_justify="left")
     for key in LATENCY_KEYS[:-1]:
         latency.add_column(key, justify="right")
@@ -78,29 +79,38 @@ def print_summary(summary: Summary, console: Console) -> None:
     latency.add_column("max", justify="right")
     values.append(block["max"])
     latency.add_row(*(_num(value, 3) for value in values))
-    console.print(latency)
+    _print(console, latency)
     console.print(_tail_line(summary))
     if len(summary["traffic"]) > 1:
-        console.print(_traffic_table(summary))
-    console.print(_services_table(summary["services"]))
+        _print(console, _traffic_table(summary))
+    _print(console, _services_table(summary["services"]))
     if "storage" in summary:
         for printable in _storage(summary["storage"]):
-            console.print(printable)
+            _print(console, printable)
     if any("stalls" in service for service in summary["services"].values()):
-        console.print(_stalls_table(summary["services"]))
+        _print(console, _stalls_table(summary["services"]))
     if "nodes" in summary:
         console.print(_nodes_line(summary))
     if any("connections" in service for service in summary["services"].values()):
-        console.print(_sidecar_table(summary["services"]))
+        _print(console, _sidecar_table(summary["services"]))
     if "dns" in summary:
-        console.print(dns_table(summary["dns"]))
+        _print(console, dns_table(summary["dns"]))
     if "mesh" in summary:
-        console.print(_istiod_table(summary))
+        _print(console, _istiod_table(summary))
     if _has_kubernetes_activity(summary):
-        console.print(_kubernetes_table(summary["services"]))
+        _print(console, _kubernetes_table(summary["services"]))
         events = summary["events_by_kind"]
         happened = ", ".join(f"{kind} {count:,}" for kind, count in events.items() if count)
         console.print(f"Cluster events: {happened or 'none'}")
+
+
+def _print(console: Console, printable: Table | str) -> None:
+    """A table split to the console's width (no number cut), or a line of text."""
+    if isinstance(printable, str):
+        console.print(printable)
+        return
+    for part in fitted(printable, console):
+        console.print(part)
 
 
 def _tail_line(summary: Summary) -> str:
