@@ -78,8 +78,10 @@ def run_one(
     stdout: Console,
     *,
     checked: bool = False,
+    position: tuple[int, int] | None = None,
 ) -> Any:
-    """Load and run one variant; ``checked``: its cost was already estimated and passed."""
+    """Load and run one variant; ``checked``: its cost was already estimated and passed;
+    ``position``: (k, n) for the progress label "variant k of n" of a comparison."""
     from fleetsim.report.progress import progress_bar
     from fleetsim.scenario.loader import load_scenario
     from fleetsim.simulation import Simulation
@@ -89,6 +91,8 @@ def run_one(
         refuse_absurd(loaded, args)
     simulation = Simulation(loaded, seed=args.seed)
     label = escape(f"{loaded.scenario.metadata.name} [{loaded.variant}]")
+    if position is not None:
+        label += f" variant {position[0]} of {position[1]}"
     with progress_bar(stdout, label, show_progress(args, stdout)) as progress:
         return simulation.run(progress)
 

@@ -24,6 +24,8 @@ def register(commands: Any) -> None:
 def execute(args: argparse.Namespace, stdout: Console, stderr: Console) -> int:
     from fleetsim.report.tables import print_summary
 
+    if not args.json:
+        print_description(args.scenario, stdout)
     result = run_one(args.scenario, args.variant, args, stdout)
     if args.out:
         result.write(args.out)
@@ -36,3 +38,14 @@ def execute(args: argparse.Namespace, stdout: Console, stderr: Console) -> int:
     if args.report:
         write_for_runs(args.report, args.scenario, [result], stderr if args.json else stdout)
     return EXIT_OK
+
+
+def print_description(scenario: str, stdout: Console) -> None:
+    """The scenario's ``metadata.description``, so the reader knows what is being run."""
+    from rich.markup import escape
+
+    from fleetsim.scenario.loader import load_scenario
+
+    metadata = load_scenario(scenario).scenario.metadata
+    if metadata.description:
+        stdout.print(escape(f"{metadata.name}: {metadata.description}"))

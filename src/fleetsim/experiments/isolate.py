@@ -27,12 +27,13 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from fleetsim.errors import FleetsimError, ScenarioError
+from fleetsim.errors import ScenarioError
 from fleetsim.result import json_text
 from fleetsim.scenario.kubernetes import ColdStart
 from fleetsim.scenario.loader import LoadedScenario, load_scenario
 from fleetsim.scenario.variants import apply_variant
 from fleetsim.simulation import ProgressCallback, Simulation
+from fleetsim.summary.paths import MetricError, metric_value
 
 __all__ = [
     "MECHANISMS",
@@ -51,10 +52,6 @@ Patch = dict[str, Any]
 RunProgress = Callable[[str], AbstractContextManager[ProgressCallback | None]]
 """Called with a label before each run; the context it returns yields the run's
 progress callback (or None) and is left when the run ends."""
-
-
-class MetricError(FleetsimError):
-    """The metric path does not lead to a number in the as-is run's summary."""
 
 
 @dataclass(frozen=True)
@@ -206,58 +203,6 @@ def _compare(candidate: Candidate, value: Number | None, as_is: Number) -> Candi
 
 
 # --- the metric --------------------------------------------------------------------
-
-
-def metric_value(summary: Mapping[str, Any], path: str) -> Number:
-    """The number at dotted ``path`` in ``summary``; :class:`MetricError` if there is none.
-
-    A key that itself contains dots (a zone named ``eu-west-1.a``) is matched whole:
-    at each level the longest run of parts that is a key wins.
-    """
-    parts = path.split(".")
-    if not path or "" in parts:
-        raise MetricError(f"metric {path!r} is not a dotted path such as latency_ms.p99")
-    node: Any = summary
-    walked: list[str] = []
-    index = 0
-    while index < len(parts):
-        if not isinstance(node, Mapping):
-            raise MetricError(
-                f"metric {path!r} not found: {'.'.join(walked)} is {_kind(node)}, not a mapping"
-            )
-        for end in range(len(parts), index, -1):
-            key = ".".join(parts[index:end])
-            if key in node:
-                break
-        else:
-            raise MetricError(f"metric {path!r} not found: {_has(walked, node)}")
-        node, index = node[key], end
-        walked.append(key)
-    if isinstance(node, Mapping):
-        raise MetricError(f"metric {path!r} is not a number: {_has(walked, node)}")
-    if isinstance(node, bool) or not isinstance(node, int | float):
-        raise MetricError(f"metric {path!r} is not a number: it is {_kind(node)} in this run")
-    return node
-
-
-def _has(walked: list[str], node: Mapping[str, Any]) -> str:
-    where = ".".join(walked) if walked else "the summary"
-    keys = ", ".join(str(key) for key in node)
-    return f"{where} has {keys}" if keys else f"{where} is empty"
-
-
-def _kind(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true/false"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "text"
-    if isinstance(value, list):
-        return "a list"
-    return type(value).__name__
 
 
 def _lookup(summary: Mapping[str, Any], path: str) -> Number | None:

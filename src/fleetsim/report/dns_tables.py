@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from rich.table import Table
 
 if TYPE_CHECKING:
-    from fleetsim.summary.model import DnsFigures, Summary
+    from fleetsim.summary.model import DnsFigures
 
 
 def dns_table(dns: DnsFigures) -> Table:
@@ -54,25 +54,6 @@ def dns_table(dns: DnsFigures) -> Table:
             "",
         )
     return table
-
-
-def compare_dns(table: Table, summaries: list[Summary]) -> None:
-    """CoreDNS queries/s and each service's failed lookups, variant by variant."""
-    if not any("dns" in summary for summary in summaries):
-        return
-    cells = []
-    for summary in summaries:
-        coredns = summary.get("dns", {}).get("coredns")
-        cells.append("-" if coredns is None else _rate(coredns["queries_per_s"]))
-    if any(cell != "-" for cell in cells):
-        table.add_row("CoreDNS queries/s", *cells)
-    clients = {name for summary in summaries for name in summary.get("dns", {}).get("clients", {})}
-    for name in sorted(clients):
-        failed = []
-        for summary in summaries:
-            client = summary.get("dns", {}).get("clients", {}).get(name)
-            failed.append("0" if client is None else f"{client['failed']:,}")
-        table.add_row(f"{name} failed lookups", *failed)
 
 
 def _rate(per_second: float) -> str:

@@ -7,12 +7,11 @@ it is absent, and shows as ``-``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from rich.console import Console
 from rich.table import Table
 
-from fleetsim.report.dns_tables import compare_dns, dns_table
+from fleetsim.report.dns_tables import dns_table
+from fleetsim.report.fit import fitted
 from fleetsim.summary.model import (
     RegionServerProcessFigures,
     ServiceSummary,
@@ -66,7 +65,7 @@ def print_summary(summary: Summary, console: Console) -> None:
         _num(summary["retries"]),
         _num(summary["throughput_rps"], 1),
     )
-    console.print(overview)
+    _print(console, overview)
     latency = Table(title="Client latency of succeeded requests (ms)", title_justify="left")
     for key in LATENCY_KEYS[:-1]:
         latency.add_column(key, justify="right")
@@ -80,29 +79,38 @@ def print_summary(summary: Summary, console: Console) -> None:
     latency.add_column("max", justify="right")
     values.append(block["max"])
     latency.add_row(*(_num(value, 3) for value in values))
-    console.print(latency)
+    _print(console, latency)
     console.print(_tail_line(summary))
     if len(summary["traffic"]) > 1:
-        console.print(_traffic_table(summary))
-    console.print(_services_table(summary["services"]))
+        _print(console, _traffic_table(summary))
+    _print(console, _services_table(summary["services"]))
     if "storage" in summary:
         for printable in _storage(summary["storage"]):
-            console.print(printable)
+            _print(console, printable)
     if any("stalls" in service for service in summary["services"].values()):
-        console.print(_stalls_table(summary["services"]))
+        _print(console, _stalls_table(summary["services"]))
     if "nodes" in summary:
         console.print(_nodes_line(summary))
     if any("connections" in service for service in summary["services"].values()):
-        console.print(_sidecar_table(summary["services"]))
+        _print(console, _sidecar_table(summary["services"]))
     if "dns" in summary:
-        console.print(dns_table(summary["dns"]))
+        _print(console, dns_table(summary["dns"]))
     if "mesh" in summary:
-        console.print(_istiod_table(summary))
+        _print(console, _istiod_table(summary))
     if _has_kubernetes_activity(summary):
-        console.print(_kubernetes_table(summary["services"]))
+        _print(console, _kubernetes_table(summary["services"]))
         events = summary["events_by_kind"]
         happened = ", ".join(f"{kind} {count:,}" for kind, count in events.items() if count)
         console.print(f"Cluster events: {happened or 'none'}")
+
+
+def _print(console: Console, printable: Table | str) -> None:
+    """A table split to the console's width (no number cut), or a line of text."""
+    if isinstance(printable, str):
+        console.print(printable)
+        return
+    for part in fitted(printable, console):
+        console.print(part)
 
 
 def _tail_line(summary: Summary) -> str:
@@ -434,164 +442,3 @@ def _services_table(services: dict[str, ServiceSummary]) -> Table:
             zones,
         )
     return table
-
-
-Figure = float | int | None
-RunFigure = Callable[[Summary], Figure]
-ServiceFigure = Callable[[ServiceSummary], Figure]
-
-COMPARE_ROWS: list[tuple[str, RunFigure]] = [
-    ("requests", lambda s: s["requests"]["total"]),
-    ("failed", lambda s: s["requests"]["failed"]),
-    ("timed out", lambda s: s["requests"]["timed_out"]),
-    ("rejected", lambda s: s["requests"]["rejected"]),
-    ("unavailable", lambda s: s["requests"]["unavailable"]),
-    ("attempts", lambda s: s["attempts"]),
-    ("retries", lambda s: s["retries"]),
-    ("throughput/s", lambda s: s["throughput_rps"]),
-    ("mean ms", lambda s: s["latency_ms"]["mean"]),
-    ("p50 ms", lambda s: s["latency_ms"]["p50"]),
-    ("p99 ms", lambda s: s["latency_ms"]["p99"]),
-    ("p99.9 ms", lambda s: s["latency_ms"]["p999"]),
-    ("p99.99 ms", lambda s: s["latency_ms"].get("p9999")),
-    ("max ms", lambda s: s["latency_ms"]["max"]),
-]
-
-
-def _sidecar_mib_max(service: ServiceSummary) -> Figure:
-    memory = service.get("memory_bytes")
-    return None if memory is None else memory["sidecar"]["max"] / 2**20
-
-
-SERVICE_COMPARE_ROWS: list[tuple[str, ServiceFigure, int]] = [
-    ("util", lambda s: s["utilization"], 3),
-    ("pod max/mean", lambda s: s["pods"]["share_max_over_mean"], 3),
-    ("replicas max", lambda s: s["replicas"]["max"], 0),
-    ("replicas mean", lambda s: s["replicas"]["mean"], 1),
-    ("reversals", lambda s: s["replicas"]["reversals"], 0),
-    ("ready delay mean s", lambda s: s["readiness"]["ready_delay_s"]["mean"], 1),
-    ("readiness flips", lambda s: s["readiness"]["transitions"], 0),
-    ("pod share CV", lambda s: s["pods"]["share_cv"], 3),
-    ("retries", lambda s: s["retries"], 0),
-    ("ejections", lambda s: s["ejections"], 0),
-    ("overflows", lambda s: s["overflows"], 0),
-    ("sidecar conns mean", lambda s: _connections(s, "sidecar"), 0),
-    ("app conns mean", lambda s: _connections(s, "app"), 1),
-    ("sidecar connects/s", lambda s: _sidecar_connects(s), 2),
-    ("sidecar MiB max", _sidecar_mib_max, 1),
-    ("sidecar restarts", lambda s: _sidecar_restarts(s), 0),
-    (
-        "stale endpoint proxy-s",
-        lambda s: s["xds"]["stale_endpoint_seconds"] if "xds" in s else None,
-        1,
-    ),
-    ("stale proxies max", lambda s: s["xds"]["stale_proxies_max"] if "xds" in s else None, 0),
-    (
-        "tries to gone pods",
-        lambda s: s["xds"]["tries_to_gone_endpoints"] if "xds" in s else None,
-        0,
-    ),
-]
-
-
-def _connections(service: ServiceSummary, side: str) -> Figure:
-    connections = service.get("connections")
-    if connections is None:
-        return None
-    return connections["sidecar"]["mean"] if side == "sidecar" else connections["app"]["mean"]
-
-
-def _sidecar_connects(service: ServiceSummary) -> Figure:
-    connects = service.get("connects_per_s")
-    return None if connects is None else connects["sidecar"]
-
-
-def _sidecar_restarts(service: ServiceSummary) -> Figure:
-    restarts = service.get("restarts")
-    return None if restarts is None else restarts["sidecar"]
-
-
-def _cell(value: Figure, digits: int) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return f"{value:,.{digits}f}"
-
-
-def compare_table(summaries: list[Summary]) -> Table:
-    """Variants side by side: one column per variant, one row per figure."""
-    table = Table(title=f"{summaries[0]['scenario']}: variants compared", title_justify="left")
-    table.add_column("metric")
-    for summary in summaries:
-        table.add_column(summary["variant"], justify="right")
-    for label, figure in COMPARE_ROWS:
-        table.add_row(label, *(_cell(figure(s), 3) for s in summaries))
-    service_names = list(summaries[0]["services"])
-    for name in service_names:
-        for label, service_figure, digits in SERVICE_COMPARE_ROWS:
-            cells = [
-                _cell(service_figure(s["services"][name]), digits) if name in s["services"] else "-"
-                for s in summaries
-            ]
-            if all(cell == "-" for cell in cells):
-                continue
-            table.add_row(f"{name} {label}", *cells)
-    _compare_storage(table, summaries)
-    _compare_traffic(table, summaries)
-    compare_dns(table, summaries)
-    return table
-
-
-def _compare_traffic(table: Table, summaries: list[Summary]) -> None:
-    """Per traffic failure share and p99, when there is more than one traffic."""
-    names = list(summaries[0]["traffic"])
-    if len(names) < 2:
-        return
-    for name in names:
-        shares: list[str] = []
-        p99s: list[str] = []
-        for summary in summaries:
-            figures = summary["traffic"].get(name)
-            if figures is None:
-                shares.append("-")
-                p99s.append("-")
-                continue
-            requests = figures["requests"]
-            total = requests["total"]
-            shares.append(f"{requests['failed'] / total:.2%}" if total else "-")
-            p99s.append(_num(figures["latency_ms"]["p99"], 3))
-        table.add_row(f"{name} failed", *shares)
-        table.add_row(f"{name} p99 ms", *p99s)
-
-
-def _compare_storage(table: Table, summaries: list[Summary]) -> None:
-    """Per HBase table: the spread of regions and load; per cluster: moves, splits,
-    region-seconds unavailable."""
-    first = summaries[0].get("storage")
-    if first is None:
-        return
-    for name in first["tables"]:
-        rows: dict[str, list[str]] = {"regions/server": [], "requests max/mean": []}
-        for summary in summaries:
-            figures = summary.get("storage", {}).get("tables", {}).get(name)
-            if figures is None:
-                rows["regions/server"].append("-")
-                rows["requests max/mean"].append("-")
-                continue
-            low, high = figures["regions_per_server_min"], figures["regions_per_server_max"]
-            rows["regions/server"].append(f"{low}-{high}")
-            rows["requests max/mean"].append(f"{figures['requests_max_over_mean']:.3f}")
-        for label, cells in rows.items():
-            table.add_row(f"table {name} {label}", *cells)
-    for service in first["clusters"]:
-        for label, key in (
-            ("moves", "moves"),
-            ("splits", "splits"),
-            ("unavailable region-s", "region_unavailable_seconds"),
-        ):
-            cells = []
-            for summary in summaries:
-                cluster = summary.get("storage", {}).get("clusters", {}).get(service)
-                cells.append("-" if cluster is None else _num(cluster[key], 1))  # type: ignore[literal-required]
-            table.add_row(f"hbase {service} {label}", *cells)

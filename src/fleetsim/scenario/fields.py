@@ -65,6 +65,19 @@ def _matching(pattern: re.Pattern[str], hint: str) -> Callable[[str], str]:
     return check
 
 
+_SUMMARY_PATH = re.compile(r"[A-Za-z0-9_][-A-Za-z0-9_]*(?:\.[A-Za-z0-9_][-A-Za-z0-9_]*)*")
+SUMMARY_PATH_HINT: Final = (
+    "expected a dotted path into the run's summary: names of letters, digits, '_' and '-' "
+    "joined by '.', such as latency_ms.p99 or services.backend.retries"
+)
+
+
+def _summary_path(path: str) -> str:
+    if _SUMMARY_PATH.fullmatch(path) is None:
+        raise ValueError(SUMMARY_PATH_HINT)
+    return path
+
+
 def _not_baseline(name: str) -> str:
     if name == BASELINE:
         raise ValueError(f"expected a variant name other than {BASELINE!r}, which means no variant")
@@ -76,5 +89,7 @@ Fraction = Annotated[float, BeforeValidator(_reject_bool("expected a number"))]
 Name = Annotated[str, AfterValidator(_matching(_DNS_LABEL, DNS_LABEL_HINT))]
 ZoneName = Annotated[str, AfterValidator(_matching(_LABEL_VALUE, ZONE_HINT))]
 VariantName = Annotated[Name, AfterValidator(_not_baseline)]
+SummaryPath = Annotated[str, AfterValidator(_summary_path)]
+"""A dotted path into a run's summary; whether it resolves is known only after a run."""
 PositiveDuration = Annotated[Duration, Field(gt=0)]
 PositiveRate = Annotated[Rate, Field(gt=0)]

@@ -37,6 +37,7 @@ from fleetsim.scenario.fields import (
     Name,
     PositiveDuration,
     PositiveRate,
+    SummaryPath,
     VariantName,
     ZoneName,
     did_you_mean,
@@ -423,6 +424,9 @@ class Metadata(FileModel):
 
     name: Name
     description: str | None = None
+    """Shown at the top of ``run`` and ``compare`` output."""
+    watch: list[SummaryPath] = Field(default_factory=list)
+    """The incident's key metrics (dotted summary paths), shown first by ``compare``."""
 
 
 def _default_zones() -> list[str]:
