@@ -15,7 +15,7 @@ import sys
 from rich.console import Console
 
 from fleetsim import __version__
-from fleetsim.cli import compare, isolate, run, validate
+from fleetsim.cli import compare, isolate, run, sweep, validate
 from fleetsim.cli.common import (
     EXIT_BAD_SCENARIO,
     EXIT_INTERRUPTED,
@@ -26,7 +26,7 @@ from fleetsim.cli.common import (
 )
 from fleetsim.errors import ScenarioError
 
-COMMANDS = (run, compare, validate, isolate)
+COMMANDS = (run, compare, validate, isolate, sweep)
 
 
 def parser() -> argparse.ArgumentParser:
