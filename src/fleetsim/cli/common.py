@@ -38,6 +38,17 @@ def seed_option(text: str) -> int:
     return seed
 
 
+def seeds_option(text: str) -> int:
+    """``--seeds``: how many seeds, a whole number >= 1."""
+    try:
+        count = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {count}")
+    return count
+
+
 def add_force_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--force",
@@ -61,6 +72,13 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     add_force_option(parser)
     parser.add_argument("--out", metavar="DIR", help="write summary.json and time series here")
     parser.add_argument("--seed", type=seed_option, help="override spec.seed (a whole number >= 0)")
+    parser.add_argument(
+        "--seeds",
+        type=seeds_option,
+        default=1,
+        metavar="N",
+        help="run with N seeds (--seed or spec.seed, +1, ...); mean and 95%% CI",
+    )
     parser.add_argument("--json", action="store_true", help="print only the summary JSON")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     add_window_options(parser)

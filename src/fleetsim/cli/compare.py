@@ -26,6 +26,10 @@ def execute(args: argparse.Namespace, stdout: Console, stderr: Console) -> int:
     from fleetsim.result import json_text, write_atomic
     from fleetsim.scenario.loader import load_scenario
 
+    if args.seeds > 1:
+        from fleetsim.cli import replicated
+
+        return replicated.execute_compare(args, stdout, stderr)
     names = load_scenario(args.scenario).variant_names
     for name in [None, *names]:  # check every variant before spending time on any run
         loaded = load_scenario(

@@ -23,6 +23,10 @@ def register(commands: Any) -> None:
 def execute(args: argparse.Namespace, stdout: Console, stderr: Console) -> int:
     from fleetsim.report.tables import print_summary
 
+    if args.seeds > 1:
+        from fleetsim.cli import replicated
+
+        return replicated.execute_run(args, stdout, stderr)
     result = run_one(args.scenario, args.variant, args, stdout)
     if args.out:
         result.write(args.out)

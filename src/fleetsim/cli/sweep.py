@@ -20,17 +20,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from fleetsim.cli.common import EXIT_OK, add_window_options, figure
-
-
-def count_option(text: str) -> int:
-    try:
-        count = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
-    if count < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {count}")
-    return count
+from fleetsim.cli.common import EXIT_OK, add_window_options, figure, seeds_option
 
 
 def register(commands: Any) -> None:
@@ -46,11 +36,11 @@ def register(commands: Any) -> None:
         metavar="PATH=V1,V2",
         help="a field of the file and its values (e.g. spec.services.search.replicas=32,64)",
     )
-    sweep.add_argument("--seeds", type=count_option, default=1, help="seeds per point")
+    sweep.add_argument("--seeds", type=seeds_option, default=1, help="seeds per point")
     sweep.add_argument("--out", metavar="DIR", help="write (and resume) the sweep here")
     sweep.add_argument("--backend", choices=("local", "ray"), default="local")
     sweep.add_argument("--address", help="Ray cluster address (default: auto)")
-    sweep.add_argument("--workers", type=count_option, help="local processes (default: CPUs)")
+    sweep.add_argument("--workers", type=seeds_option, help="local processes (default: CPUs)")
     sweep.add_argument(
         "--metric", action="append", default=[], metavar="PATH", help="another summary field"
     )

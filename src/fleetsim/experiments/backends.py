@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any
 
@@ -19,15 +19,19 @@ from fleetsim.experiments.sweep import Done, Task, run_task
 RAY_MISSING = 'the ray backend needs Ray: pip install "fleetsim[ray]"'
 
 
-def run_local(tasks: Sequence[Task], done: Done, workers: int | None = None) -> None:
-    """Run ``tasks`` in a process pool (``workers`` default: the machine's CPUs)."""
+def run_local(
+    tasks: Sequence[Task],
+    done: Done,
+    workers: int | None = None,
+    work: Callable[[Task], Any] = run_task,
+) -> None:
+    """Run ``tasks`` in a process pool (``workers`` default: the machine's CPUs);
+    ``work`` is what a worker does with a task (by default: its summary)."""
     if not tasks:
         return
     count = max(1, min(workers or os.cpu_count() or 1, len(tasks)))
     with ProcessPoolExecutor(max_workers=count) as pool:
-        pending: dict[Future[dict[str, Any]], Task] = {
-            pool.submit(run_task, task): task for task in tasks
-        }
+        pending: dict[Future[Any], Task] = {pool.submit(work, task): task for task in tasks}
         try:
             while pending:
                 finished, _ = wait(pending, return_when=FIRST_COMPLETED)

@@ -26,7 +26,7 @@ import yaml
 
 from fleetsim.errors import ScenarioError
 from fleetsim.experiments.replications import estimate
-from fleetsim.result import json_text, write_atomic
+from fleetsim.result import Result, json_text, write_atomic
 from fleetsim.scenario.variants import MERGE_KEYS
 
 INDEX = re.compile(r"^(?P<name>[^\[\]]*)((\[\d+\])+)$")
@@ -266,6 +266,17 @@ def run_task(task: Task) -> dict[str, Any]:
     return summary
 
 
+def run_task_result(task: Task) -> Result:
+    """Run one task and return its whole result (summary, series and events)."""
+    from fleetsim.scenario.loader import load_scenario
+    from fleetsim.simulation import Simulation
+
+    loaded = load_scenario(
+        task.document, variant=task.variant, duration=task.duration, warmup=task.warmup
+    )
+    return Simulation(loaded, seed=task.seed).run(None)
+
+
 class Store:
     """The sweep directory: its index, and one summary per finished run."""
 
@@ -355,4 +366,5 @@ def present_metrics(summaries: Iterable[dict[str, Any]], extra: Iterable[str] = 
     ]
 
 
-Done = Callable[[Task, dict[str, Any]], None]
+Done = Callable[[Task, Any], None]
+"""Called in the parent with each task and what its worker returned, as runs end."""
