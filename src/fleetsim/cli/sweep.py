@@ -20,7 +20,15 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from fleetsim.cli.common import EXIT_OK, add_window_options, figure, seeds_option
+from fleetsim.cli.common import (
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    add_force_option,
+    add_window_options,
+    figure,
+    refuse_absurd,
+    seeds_option,
+)
 
 
 def register(commands: Any) -> None:
@@ -48,6 +56,7 @@ def register(commands: Any) -> None:
     sweep.add_argument("--json", action="store_true", help="print only the results JSON")
     sweep.add_argument("--quiet", action="store_true", help="no progress bar")
     add_window_options(sweep)
+    add_force_option(sweep)
     sweep.set_defaults(execute=execute)
 
 
@@ -63,6 +72,7 @@ def execute(args: argparse.Namespace, stdout: Console, stderr: Console) -> int:
         duration=args.duration,
         warmup=args.warmup,
     )
+    _refuse_absurd_points(plan, args)
     if args.backend == "ray":
         from fleetsim.experiments.backends import require_ray
 
@@ -70,7 +80,16 @@ def execute(args: argparse.Namespace, stdout: Console, stderr: Console) -> int:
     store = sweeps.Store(args.out) if args.out else None
     if store is not None:
         store.claim(plan)
-    summaries = _run_missing(plan, store, args, stderr)
+    summaries: dict[tuple[str, int], dict[str, Any]] = {}
+    try:
+        _run_missing(plan, store, args, stderr, summaries)
+    except KeyboardInterrupt:
+        where = f"written to {args.out}/; the same command resumes" if args.out else "lost"
+        print(
+            f"fleetsim: interrupted; {len(summaries)} of {len(plan.tasks())} runs {where}",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
     metrics = sweeps.present_metrics(summaries.values(), args.metric)
     rows = sweeps.aggregate(plan, summaries, metrics)
     if store is not None:
@@ -86,13 +105,29 @@ def execute(args: argparse.Namespace, stdout: Console, stderr: Console) -> int:
     return EXIT_OK
 
 
+def _refuse_absurd_points(plan: Any, args: argparse.Namespace) -> None:
+    """Estimate every point's cost before any run; refuse (exit 2) one beyond the limits."""
+    from fleetsim.scenario.loader import load_scenario
+
+    for document in plan.documents.values():
+        loaded = load_scenario(
+            document, variant=args.variant, duration=args.duration, warmup=args.warmup
+        )
+        loaded.file = args.scenario
+        refuse_absurd(loaded, args)
+
+
 def _run_missing(
-    plan: Any, store: Any, args: argparse.Namespace, stderr: Console
-) -> dict[tuple[str, int], dict[str, Any]]:
-    """Every run's summary: read from the directory when there, run otherwise."""
+    plan: Any,
+    store: Any,
+    args: argparse.Namespace,
+    stderr: Console,
+    summaries: dict[tuple[str, int], dict[str, Any]],
+) -> None:
+    """Fill ``summaries`` with every run's: read from the directory when there, run
+    otherwise (and written there as each run ends)."""
     from fleetsim.experiments import backends
 
-    summaries: dict[tuple[str, int], dict[str, Any]] = {}
     missing = []
     for task in plan.tasks():
         found = store.load(task.point_id, task.seed) if store is not None else None
@@ -121,7 +156,6 @@ def _run_missing(
             backends.run_ray(missing, done, args.address)
         else:
             backends.run_local(missing, done, args.workers)
-    return summaries
 
 
 def _csv(rows: list[dict[str, Any]]) -> str:

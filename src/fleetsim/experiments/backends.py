@@ -57,12 +57,17 @@ def run_ray(tasks: Sequence[Task], done: Done, address: str | None = None) -> No
     if not tasks:
         return
     ray = require_ray()
-    ray.init(
-        address=address or "auto",
-        ignore_reinit_error=True,
-        log_to_driver=False,
-        logging_level=logging.WARNING,
-    )
+    try:
+        ray.init(
+            address=address or "auto",
+            ignore_reinit_error=True,
+            log_to_driver=False,
+            logging_level=logging.WARNING,
+        )
+    except ConnectionError as error:
+        raise ScenarioError(
+            "--address", address or "auto", f"expected a running Ray cluster: {error}"
+        ) from None
     pending: dict[Any, Task] = {}
     try:
         remote = ray.remote(num_cpus=1)(run_task)
