@@ -15,7 +15,7 @@ import sys
 from rich.console import Console
 
 from fleetsim import __version__
-from fleetsim.cli import compare, isolate, report, run, validate
+from fleetsim.cli import compare, isolate, report, run, sweep, validate
 from fleetsim.cli.common import (
     EXIT_BAD_SCENARIO,
     EXIT_INTERRUPTED,
@@ -26,7 +26,7 @@ from fleetsim.cli.common import (
 )
 from fleetsim.errors import ScenarioError
 
-COMMANDS = (run, compare, validate, isolate, report)
+COMMANDS = (run, compare, validate, isolate, report, sweep)
 
 
 def parser() -> argparse.ArgumentParser:

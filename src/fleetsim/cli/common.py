@@ -38,6 +38,17 @@ def seed_option(text: str) -> int:
     return seed
 
 
+def seeds_option(text: str) -> int:
+    """``--seeds``: how many seeds, a whole number >= 1."""
+    try:
+        count = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {count}")
+    return count
+
+
 def add_force_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--force",
@@ -61,6 +72,13 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     add_force_option(parser)
     parser.add_argument("--out", metavar="DIR", help="write summary.json and time series here")
     parser.add_argument("--seed", type=seed_option, help="override spec.seed (a whole number >= 0)")
+    parser.add_argument(
+        "--seeds",
+        type=seeds_option,
+        default=1,
+        metavar="N",
+        help="run with N seeds (--seed or spec.seed, +1, ...); mean and 95%% CI",
+    )
     parser.add_argument("--json", action="store_true", help="print only the summary JSON")
     parser.add_argument("--report", metavar="FILE", help="also write an HTML report with plots")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -95,6 +113,13 @@ def run_one(
         label += f" variant {position[0]} of {position[1]}"
     with progress_bar(stdout, label, show_progress(args, stdout)) as progress:
         return simulation.run(progress)
+
+
+def say_warnings(summary: dict[str, Any]) -> None:
+    """The summary's warnings (a backlog that grew, a saturated service) on stderr."""
+    label = f"{summary.get('scenario')} [{summary.get('variant')}]"
+    for warning in summary.get("warnings", []):
+        print(f"fleetsim: warning: {label}: {warning}", file=sys.stderr)
 
 
 def refuse_absurd(loaded: Any, args: argparse.Namespace) -> None:

@@ -36,6 +36,10 @@ def register(commands: Any) -> None:
 def execute(args: argparse.Namespace, stdout: Console, stderr: Console) -> int:
     from fleetsim.scenario.loader import load_scenario
 
+    if args.seeds > 1:
+        from fleetsim.cli import replicated
+
+        return replicated.execute_compare(args, stdout, stderr)
     scenario = load_scenario(args.scenario)
     names = chosen_variants(scenario.file, scenario.variant_names, args.variants)
     check_all(args, names)
@@ -109,6 +113,7 @@ def run_all(
                 args.scenario, name, args, stdout, checked=True, position=(position, len(runs))
             )
             summaries.append(result.summary)
+            common.say_warnings(result.summary)
             if args.report:
                 reported.append(result)
             if position == 1:

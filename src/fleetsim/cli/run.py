@@ -9,7 +9,7 @@ from typing import Any
 
 from rich.console import Console
 
-from fleetsim.cli.common import EXIT_OK, add_run_options, run_one
+from fleetsim.cli.common import EXIT_OK, add_run_options, run_one, say_warnings
 from fleetsim.cli.report import write_for_runs
 
 
@@ -24,9 +24,14 @@ def register(commands: Any) -> None:
 def execute(args: argparse.Namespace, stdout: Console, stderr: Console) -> int:
     from fleetsim.report.tables import print_summary
 
+    if args.seeds > 1:
+        from fleetsim.cli import replicated
+
+        return replicated.execute_run(args, stdout, stderr)
     if not args.json:
         print_description(args.scenario, stdout)
     result = run_one(args.scenario, args.variant, args, stdout)
+    say_warnings(result.summary)
     if args.out:
         result.write(args.out)
     if args.json:
