@@ -65,9 +65,14 @@ def trace_events(simulation: Any) -> list[tuple[float, str]]:
     log = simulation.events
     record = log.record
 
-    def recording(kind: str, service: str | None = None) -> None:
+    def recording(
+        kind: str,
+        service: str | None = None,
+        subject: str | None = None,
+        detail: str | None = None,
+    ) -> None:
         timeline.append((simulation.env.now, kind))
-        record(kind, service)
+        record(kind, service, subject, detail)
 
     log.record = recording
     return timeline

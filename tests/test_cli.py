@@ -75,6 +75,7 @@ def test_json_prints_exactly_the_summary(
         "mean",
         "p50",
         "p90",
+        "p95",
         "p99",
         "p999",
         "p9999",

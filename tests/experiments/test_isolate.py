@@ -347,7 +347,7 @@ def test_cli_unknown_metric_exits_2_with_one_line(
     assert code == 2
     captured = capsys.readouterr()
     keys = ", ".join(fleetsim.run(_retrying_app()).summary["latency_ms"])
-    assert keys.startswith("mean, p50, p90, p99, p999")
+    assert keys.startswith("mean, p50, p90, p95, p99, p999")
     assert captured.err == (
         f"fleetsim isolate: metric 'latency_ms.p9' not found: latency_ms has {keys}\n"
     )

@@ -182,7 +182,7 @@ def test_mesh_applies_istio_default_retries_when_the_route_sets_none(
     # Istio's default: 2 retries on 503. Retries per request R is 0, 1, 2 with
     # probabilities 0.8, 0.16, 0.04: mean 0.24, variance 0.32 - 0.24^2 = 0.2624.
     assert within(run.summary["retries"], 0.24 * n, math.sqrt(0.2624 * n))
-    assert run.service("app")["retries"] == run.summary["retries"]
+    assert run.service("app")["retries"] == run.summary["service_retries"]
     # A request fails only when all three tries do: 0.2^3 = 0.008 (binomial).
     assert within(run.requests["errored"], 0.008 * n, math.sqrt(0.008 * n))
 

@@ -40,4 +40,4 @@ def test_compare_shows_the_spread_of_regions_and_load_per_variant(
     row = next(line for line in printed.splitlines() if "table t regions/server" in line)
     assert "2-3" in row and "10-10" in row
     assert "hbase rs splits" in printed
-    assert "reads failed" in printed and "writes p99 ms" in printed
+    assert "reads failure rate %" in printed and "writes p99 ms" in printed

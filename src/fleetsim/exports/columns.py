@@ -63,7 +63,13 @@ SERIES_COLUMNS = {
         ),
         Column("service", "string", "", "the service the row is about"),
         Column("traffic", "string", "", "the client population the row is about"),
-        _count("attempts", "attempts that reached the service (any outcome)"),
+        _count(
+            "attempts",
+            "attempts that ended at the service, by outcome (service rows); tries of the "
+            "requests that ended (traffic rows)",
+        ),
+        _count("lost", "attempts held by, or sent to, a lost container: never answered"),
+        _count("in_flight", "requests sent and not ended at the end of the interval"),
         _count("requests", "requests the clients finished (succeeded + failed)"),
         _count("succeeded", "served attempts (service rows), succeeded requests (traffic rows)"),
         _count("failed", "failed attempts (service rows), failed requests (traffic rows)"),
@@ -76,6 +82,13 @@ SERIES_COLUMNS = {
             "1/s",
             "finished requests per second",
             metric="throughput_requests_per_second",
+        ),
+        Column(
+            "goodput_rps",
+            "float64",
+            "1/s",
+            "succeeded requests per second",
+            metric="goodput_requests_per_second",
         ),
         _ms("latency_mean_ms", "mean latency of served attempts / succeeded requests"),
         _ms("p50_ms", "median latency of served attempts / succeeded requests"),

@@ -131,8 +131,8 @@ def load_runs(directory: str | Path) -> list[Run]:
 
 
 def _read_run(directory: Path, summary: dict[str, Any]) -> Run:
-    series = {kind: _read_csv(directory / name) for kind, name in SERIES_FILES.items()}
-    return Run(summary=summary, series=series, events=_read_csv(directory / EVENTS_FILE))
+    series = {kind: _read_csv(directory / f"{stem}.csv") for kind, stem in SERIES_FILES.items()}
+    return Run(summary=summary, series=series, events=_read_csv(directory / f"{EVENTS_FILE}.csv"))
 
 
 def _read_json(path: Path) -> Any:
