@@ -306,3 +306,30 @@ def test_sigterm_stops_a_compare_like_ctrl_c(tmp_path: Path) -> None:
     assert process.returncode == 130
     assert (out / "baseline" / "summary.json").is_file()
     assert err.startswith(f"fleetsim: interrupted; written to {out}/: baseline")
+
+
+def test_a_bad_out_is_refused_before_the_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fleetsim.cli import common
+
+    ran: list[object] = []
+    monkeypatch.setattr(common, "run_one", lambda *args, **options: ran.append(args))
+    blocker = tmp_path / "a-file"
+    blocker.write_text("", encoding="utf-8")
+    code = main(["run", "scenarios/quickstart.yaml", "--quiet", "--out", str(blocker / "out")])
+    assert code == 1 and ran == []
+    assert "cannot write results" in capsys.readouterr().err
+
+
+def test_an_event_after_the_end_is_warned_about(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = Path("tests/golden/tours/kubernetes-tour.yaml").read_text(encoding="utf-8")
+    late = tmp_path / "late.yaml"
+    late.write_text(text.replace("at: 45s, action: release", "at: 45m, action: release"))
+    assert main(["validate", str(late)]) == 0
+    printed = capsys.readouterr().out
+    assert "spec.events[3] (release) is at 2700 s, after the end of the run" in printed
+    assert main(["validate", "tests/golden/tours/kubernetes-tour.yaml"]) == 0
+    assert "after the end" not in capsys.readouterr().out

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -85,8 +87,14 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     add_window_options(parser)
 
 
+PROGRESS = Console(stderr=True)
+"""Progress bars go to stderr: they show when stdout is redirected, and never mix
+with the JSON or the tables a script reads from stdout."""
+
+
 def show_progress(args: argparse.Namespace, stdout: Console) -> bool:
-    return not args.quiet and not args.json and stdout.is_terminal
+    """A bar when stderr is a terminal and ``--quiet`` is not given."""
+    return not args.quiet and PROGRESS.is_terminal
 
 
 def run_one(
@@ -111,8 +119,31 @@ def run_one(
     label = escape(f"{loaded.scenario.metadata.name} [{loaded.variant}]")
     if position is not None:
         label += f" variant {position[0]} of {position[1]}"
-    with progress_bar(stdout, label, show_progress(args, stdout)) as progress:
+    with progress_bar(PROGRESS, label, show_progress(args, stdout)) as progress:
         return simulation.run(progress)
+
+
+def prepare_out(out: str | None) -> None:
+    """Create ``--out`` and check it takes files before any run, not after the last one
+    (an ``OSError`` here ends the command with exit 1 and the reason)."""
+    if out is None:
+        return
+    directory = Path(out)
+    directory.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryFile(dir=directory):
+        pass
+
+
+def late_events(loaded: Any) -> list[str]:
+    """Scenario events at or after the end of the run: they would never happen."""
+    spec = loaded.scenario.spec
+    end = spec.warmup + spec.duration
+    return [
+        f"spec.events[{index}] ({event.action}) is at {event.at:g} s, after the end of the "
+        f"run ({end:g} s = warmup + duration): it never happens"
+        for index, event in enumerate(spec.events)
+        if event.at >= end
+    ]
 
 
 def say_warnings(summary: dict[str, Any]) -> None:
@@ -127,7 +158,7 @@ def refuse_absurd(loaded: Any, args: argparse.Namespace) -> None:
     from fleetsim.experiments.estimate import estimate
 
     cost = estimate(loaded.scenario.spec)
-    for note in cost.notes:
+    for note in [*cost.notes, *late_events(loaded)]:
         print(f"fleetsim: warning: {loaded.file}: {note}", file=sys.stderr)
     if getattr(args, "force", False):
         return

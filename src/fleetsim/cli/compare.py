@@ -40,6 +40,7 @@ def execute(args: argparse.Namespace, stdout: Console, stderr: Console) -> int:
         from fleetsim.cli import replicated
 
         return replicated.execute_compare(args, stdout, stderr)
+    common.prepare_out(args.out)
     scenario = load_scenario(args.scenario)
     names = chosen_variants(scenario.file, scenario.variant_names, args.variants)
     check_all(args, names)

@@ -13,6 +13,7 @@ from rich.markup import escape
 from fleetsim.cli.common import (
     EXIT_BAD_SCENARIO,
     EXIT_OK,
+    PROGRESS,
     add_force_option,
     add_window_options,
     figure,
@@ -87,7 +88,7 @@ def execute(args: argparse.Namespace, stdout: Console, stderr: Console) -> int:
             seed=args.seed,
             duration=args.duration,
             warmup=args.warmup,
-            progress=lambda label: progress_bar(stdout, escape(label), enabled),
+            progress=lambda label: progress_bar(PROGRESS, escape(label), enabled),
         )
     except MetricError as error:
         print(f"fleetsim isolate: {error}", file=sys.stderr)

@@ -9,7 +9,7 @@ from typing import Any
 
 from rich.console import Console
 
-from fleetsim.cli.common import EXIT_OK, add_run_options, run_one, say_warnings
+from fleetsim.cli.common import EXIT_OK, add_run_options, prepare_out, run_one, say_warnings
 from fleetsim.cli.report import write_for_runs
 
 
@@ -28,6 +28,7 @@ def execute(args: argparse.Namespace, stdout: Console, stderr: Console) -> int:
         from fleetsim.cli import replicated
 
         return replicated.execute_run(args, stdout, stderr)
+    prepare_out(args.out)
     if not args.json:
         print_description(args.scenario, stdout)
     result = run_one(args.scenario, args.variant, args, stdout)

@@ -8,7 +8,7 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
-from fleetsim.cli.common import EXIT_OK
+from fleetsim.cli.common import EXIT_OK, late_events
 
 
 def register(commands: Any) -> None:
@@ -29,6 +29,7 @@ def execute(args: argparse.Namespace, stdout: Console, stderr: Console) -> int:
         cost = estimate(loaded.scenario.spec)
         problems = cost.problems()
         warning = f" [beyond the limits: {'; '.join(problems)}]" if problems else ""
-        warning += "".join(f" [warning: {note}]" for note in cost.notes)
+        notes = [*cost.notes, *late_events(loaded)]
+        warning += "".join(f" [warning: {note}]" for note in notes)
         stdout.print(escape(f"  {name}: {cost.describe()}{warning}"))
     return EXIT_OK

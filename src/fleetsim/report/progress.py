@@ -1,4 +1,5 @@
-"""A progress bar for long runs: simulated time done and events per second."""
+"""A progress bar for long runs: simulated time done, events per second, elapsed and
+remaining wall time. It goes to stderr, so it shows when stdout is a file or a pipe."""
 
 from __future__ import annotations
 
@@ -22,7 +23,9 @@ def progress_bar(console: Console, label: str, enabled: bool) -> Iterator[Progre
         BarColumn(),
         TextColumn("{task.fields[sim]}"),
         TextColumn("{task.fields[rate]}"),
+        TextColumn("elapsed"),
         TimeElapsedColumn(),
+        TextColumn("remaining"),
         TimeRemainingColumn(),
     )
     with Progress(*columns, console=console, transient=True) as bar:
