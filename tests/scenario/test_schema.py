@@ -636,3 +636,14 @@ def test_backoff_sets_base_and_max_is_ten_times() -> None:
 def test_istio_default_policy() -> None:
     retries = Retries.istio_default()
     assert (retries.attempts, retries.retriable_status_codes) == (2, [503])
+
+
+def test_a_misspelt_key_is_named_before_the_required_field_it_was_meant_to_be() -> None:
+    doc = _edited()
+    service = doc["spec"]["services"][0]
+    service["replics"] = service.pop("replicas")
+    doc["spec"]["duration"] = "x"
+    error = _error(doc)
+    assert error.path == "spec.services[0].replics"
+    assert "did you mean 'replicas'" in str(error)
+    assert "(and 2 more problems)" in error.expected

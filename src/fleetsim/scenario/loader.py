@@ -417,7 +417,9 @@ def _validate(document: _Document, data: dict[str, Any], variant: str | None) ->
 def _explain(
     exc: ValidationError, document: _Document, data: dict[str, Any], variant: str | None
 ) -> ScenarioError:
-    errors = exc.errors(include_url=False)
+    # An unknown field (a misspelt key) usually causes the rest, such as the required
+    # field it was meant to be: it is named first.
+    errors = sorted(exc.errors(include_url=False), key=lambda e: e["type"] != "extra_forbidden")
     path, expected, value, has_value = _describe(errors[0])
     if len(errors) > 1:
         more = len(errors) - 1
