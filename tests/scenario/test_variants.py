@@ -183,3 +183,22 @@ spec:
     error = caught.value
     assert (error.path, error.line) == ("spec.services[1].replicas", 19)
     assert error.expected.endswith("(in variant 'smaller')")
+
+
+def test_a_misspelt_name_in_a_variant_is_said_to_add_a_new_item() -> None:
+    import yaml as _yaml
+
+    from fleetsim.errors import ScenarioError as _ScenarioError
+    from fleetsim.scenario.loader import load_scenario as _load
+
+    with open("scenarios/quickstart.yaml", encoding="utf-8") as stream:
+        document = _yaml.safe_load(stream)
+    document["spec"]["variants"]["typo"] = {"services": [{"name": "serch", "replicas": 3}]}
+    try:
+        _load(document, variant="typo")
+    except _ScenarioError as error:
+        message = str(error)
+    else:
+        raise AssertionError("a variant adding a service without serviceTime loaded")
+    assert "the variant adds services item name 'serch' as a new one" in message
+    assert "did you mean 'search'?" in message

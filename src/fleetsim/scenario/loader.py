@@ -427,10 +427,37 @@ def _explain(
     if variant is None:
         line = _line_at(document.lines, path)
     else:
-        expected += f" (in variant {variant!r})"
+        expected += f" (in variant {variant!r}){_new_item_hint(document, data, path)}"
         line = _variant_line(document, data, variant, path)
     return ScenarioError(
         document.file, format_path(path), expected, value=value, has_value=has_value, line=line
+    )
+
+
+def _new_item_hint(document: _Document, merged: dict[str, Any], path: FieldPath) -> str:
+    """When the error is in an item the variant added to a named list (its name matches
+    no baseline item, a misspelt service say), say so: the missing fields follow from it."""
+    if len(path) < 3 or path[0] != "spec" or not isinstance(path[1], str):
+        return ""
+    listed, index = path[1], path[2]
+    key = merge_key((listed,))
+    items = merged.get("spec", {}).get(listed)
+    base = document.data.get("spec", {}).get(listed)
+    if key is None or not isinstance(index, int) or not isinstance(items, list):
+        return ""
+    if not isinstance(base, list) or index >= len(items) or not isinstance(items[index], dict):
+        return ""
+    name = items[index].get(key)
+    known = [str(item.get(key)) for item in base if isinstance(item, dict)]
+    if name is None or str(name) in known:
+        return ""
+    from fleetsim.fileformat import suggest
+
+    hint = suggest(str(name), known)
+    mean = f"; did you mean {hint!r}?" if hint else ""
+    return (
+        f"; the variant adds {listed} item {key} {name!r} as a new one: no baseline item "
+        f"has that {key}{mean}"
     )
 
 
