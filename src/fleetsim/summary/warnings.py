@@ -33,8 +33,9 @@ def overload_warnings(summary: Summary, sent: dict[str, int]) -> list[str]:
             )
     for name, service in summary["services"].items():
         if service["utilization"] >= SATURATED:
-            found.append(
-                f"service {name!r} was saturated: utilization "
-                f"{service['utilization']:.1%} over the window"
+            utilization = service["utilization"]
+            shown = (
+                "100% (the work started exceeds it)" if utilization > 1 else f"{utilization:.1%}"
             )
+            found.append(f"service {name!r} was saturated: utilization {shown} over the window")
     return found
