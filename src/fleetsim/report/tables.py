@@ -19,7 +19,7 @@ from fleetsim.summary.model import (
     Summary,
 )
 
-LATENCY_KEYS = ["mean", "p50", "p90", "p99", "p999", "p9999", "max"]
+LATENCY_KEYS = ["mean", "p50", "p90", "p95", "p99", "p999", "p9999", "max"]
 
 
 def _num(value: float, digits: int = 2) -> str:
@@ -51,6 +51,8 @@ def print_summary(summary: Summary, console: Console) -> None:
         "attempts",
         "retries",
         "throughput/s",
+        "goodput/s",
+        "in flight",
     ]:
         overview.add_column(column, justify="right")
     overview.add_row(
@@ -64,13 +66,16 @@ def print_summary(summary: Summary, console: Console) -> None:
         _num(summary["attempts"]),
         _num(summary["retries"]),
         _num(summary["throughput_rps"], 1),
+        _num(summary.get("goodput_rps", 0.0), 1),
+        _num(summary["in_flight"]["end"]) if "in_flight" in summary else "-",
     )
     _print(console, overview)
     latency = Table(title="Client latency of succeeded requests (ms)", title_justify="left")
     for key in LATENCY_KEYS[:-1]:
         latency.add_column(key, justify="right")
     block = summary["latency_ms"]
-    values = [block["mean"], block["p50"], block["p90"], block["p99"], block["p999"]]
+    values = [block["mean"], block["p50"], block["p90"], block.get("p95", 0.0)]
+    values += [block["p99"], block["p999"]]
     values += [block.get("p9999", 0.0)]
     deep = [key for key in ("p99999", "p999999") if block.get(key) is not None]
     for key in deep:
