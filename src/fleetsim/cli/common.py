@@ -29,26 +29,26 @@ class QuietOnBrokenPipe(Console):
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
-def seed_option(text: str) -> int:
-    """``--seed``: what ``spec.seed`` accepts, refused by argparse (exit 2) otherwise."""
+def whole_number(text: str, minimum: int) -> int:
+    """An option's whole number of at least ``minimum``, refused by argparse (exit 2)."""
     try:
-        seed = int(text)
+        number = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}") from None
-    if seed < 0:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {seed}")
-    return seed
+        number = None
+    if number is None or number < minimum:
+        shown = repr(text) if number is None else number
+        raise argparse.ArgumentTypeError(f"expected a whole number >= {minimum}, got {shown}")
+    return number
+
+
+def seed_option(text: str) -> int:
+    """``--seed``: what ``spec.seed`` accepts."""
+    return whole_number(text, 0)
 
 
 def seeds_option(text: str) -> int:
-    """``--seeds``: how many seeds, a whole number >= 1."""
-    try:
-        count = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
-    if count < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {count}")
-    return count
+    """``--seeds``: how many seeds."""
+    return whole_number(text, 1)
 
 
 def add_force_option(parser: argparse.ArgumentParser) -> None:

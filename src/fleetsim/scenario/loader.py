@@ -451,8 +451,6 @@ def _new_item_hint(document: _Document, merged: dict[str, Any], path: FieldPath)
     known = [str(item.get(key)) for item in base if isinstance(item, dict)]
     if name is None or str(name) in known:
         return ""
-    from fleetsim.fileformat import suggest
-
     hint = suggest(str(name), known)
     mean = f"; did you mean {hint!r}?" if hint else ""
     return (
