@@ -13,8 +13,12 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from fleetsim.errors import FleetsimError, ScenarioError
-from fleetsim.result import Comparison, Result
+from fleetsim import compiled as _compiled
+
+_compiled._install()  # before any hot module is imported: compiled or pure, never a mix
+
+from fleetsim.errors import FleetsimError, ScenarioError  # noqa: E402
+from fleetsim.result import Comparison, Result  # noqa: E402
 
 __version__ = "0.1.0"
 __all__ = [

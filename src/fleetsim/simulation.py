@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from fleetsim import __version__
+from fleetsim import __version__, compiled
 from fleetsim.cluster.name_resolution import NameResolution
 from fleetsim.dataplane.distributions import service_time_stream
 from fleetsim.dataplane.protocols import EndpointSubscriber, Router
@@ -36,7 +36,7 @@ from fleetsim.summary.build import SummaryBuilder
 from fleetsim.summary.collector import Collector
 from fleetsim.summary.dns import DnsWindow
 from fleetsim.summary.istiod import XdsViews
-from fleetsim.summary.model import RunFigures
+from fleetsim.summary.model import BuildFigures, RunFigures
 from fleetsim.summary.sidecars import ProxyFigures
 
 # Called with (simulated seconds done, simulated seconds in all, events so far).
@@ -243,8 +243,12 @@ class Simulation:
         (``spec.seed`` is the seed that ran): runs of one model with several seeds share
         their hash."""
         model = self.spec.model_dump(mode="json", by_alias=True, exclude={"variants", "seed"})
+        build = compiled.status()
         return RunFigures(
             fleetsim_version=__version__,
+            build=BuildFigures(
+                compiled=build.compiled, reason=build.reason, modules=len(build.modules)
+            ),
             scenario_hash=spec_hash(model),
             seed=self.seed,
             spec={"seed": self.seed, **model},

@@ -14,22 +14,16 @@ from __future__ import annotations
 from typing import Any
 
 from fleetsim.dataplane.request import CONNECT_FAILURE, ERROR_503
+from fleetsim.engine.environment import Environment
 from fleetsim.envoy.outlier_detection import OutlierDetector
 from fleetsim.scenario.mesh import OutlierDetection
 
 
-class FakeEnv:
-    now = 0.0
-
-    def schedule(self, delay: float, callback: Any, argument: Any = None) -> None:
-        pass
-
-
-def detector(**fields: Any) -> tuple[OutlierDetector, FakeEnv, list[tuple[str, bool]]]:
-    env = FakeEnv()
+def detector(**fields: Any) -> tuple[OutlierDetector, Environment, list[tuple[str, bool]]]:
+    env = Environment()  # never run: the tests move its clock by hand
     changes: list[tuple[str, bool]] = []
     spec = OutlierDetection.model_validate(fields)
-    found = OutlierDetector(env, spec, lambda host, out: changes.append((host, out)))  # type: ignore[arg-type]
+    found = OutlierDetector(env, spec, lambda host, out: changes.append((host, out)))
     found.set_hosts(["a", "b", "c", "d"])
     return found, env, changes
 

@@ -10,34 +10,64 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 import fleetsim
+from fleetsim.dataplane.protocols import Host
+from fleetsim.dataplane.request import Request
 from fleetsim.engine.environment import Environment
 from fleetsim.engine.random import RandomStreams
+from fleetsim.envoy.proxy import SidecarProxy
 from fleetsim.envoy.router import NoHealthyUpstream
 from fleetsim.envoy.upstream_cluster import UpstreamCluster
-from fleetsim.envoy.zone_aware import plan
+from fleetsim.envoy.zone_aware import LocalCluster, plan
+from fleetsim.scenario.mesh import ProxyModel
 from fleetsim.scenario.schema import Route
 from tests.fleet_scenarios import scenario
 
 
 @dataclass(frozen=True)
 class FakeHost:
+    """An endpoint the tests only pick (a ``Host``; nothing is sent to it)."""
+
     name: str
     zone: str
     inbound: None = None
 
+    def accept(self, request: Request, try_number: int) -> None:
+        raise AssertionError("these tests pick hosts and send nothing")
+
 
 @dataclass
 class FakeLocal:
-    endpoints: list[Any] = field(default_factory=list)
+    endpoints: list[Host] = field(default_factory=list)
 
 
-def hosts(service: str, per_zone: dict[str, int]) -> list[FakeHost]:
+class Mesh:
+    """The ``ProxyManager`` of one frontend proxy: its clock, streams and local cluster."""
+
+    def __init__(self, local: FakeLocal) -> None:
+        self.env = Environment()
+        self.streams = RandomStreams(3)
+        self.proxy_model = ProxyModel()
+        self.fanouts: dict[str, LocalCluster] = {"frontend": local}
+
+    def config_bytes(self, scope: frozenset[str] | None) -> int:
+        return 0
+
+    def proxy_down(self, proxy: SidecarProxy) -> None:
+        pass
+
+    def proxy_up(self, proxy: SidecarProxy) -> None:
+        pass
+
+    def record_ejection(self, destination: str) -> None:
+        pass
+
+
+def hosts(service: str, per_zone: dict[str, int]) -> list[Host]:
     return [
         FakeHost(f"{service}-{zone}-{index}", zone)
         for zone, count in per_zone.items()
@@ -48,19 +78,25 @@ def hosts(service: str, per_zone: dict[str, int]) -> list[FakeHost]:
 def cluster(
     zone: str,
     local: FakeLocal,
-    upstream: list[FakeHost],
+    upstream: list[Host],
     route: dict[str, Any],
 ) -> UpstreamCluster:
     """A frontend proxy's cluster to the backend, with the frontend as local cluster."""
-    mesh = SimpleNamespace(fanouts={"frontend": local}, record_ejection=lambda _: None)
-    proxy = SimpleNamespace(
-        name=f"frontend-{zone}", zone=zone, service="frontend", mesh=mesh, concurrency=2
+    mesh = Mesh(local)
+    proxy = SidecarProxy(
+        mesh,
+        f"frontend-{zone}",
+        "frontend",
+        zone,
+        concurrency=2,
+        memory_limit=None,
+        inbound_idle_timeout=0.0,
     )
     spec = Route.model_validate({"destination": "backend", **route})
     upstream_cluster = UpstreamCluster(
-        Environment(),
-        RandomStreams(3),
-        proxy,  # type: ignore[arg-type]
+        mesh.env,
+        mesh.streams,
+        proxy,
         "backend",
         spec,
         policy="ROUND_ROBIN",
@@ -68,7 +104,7 @@ def cluster(
         locality=True,
         empty=NoHealthyUpstream(),
     )
-    upstream_cluster.set_endpoints(upstream)  # type: ignore[arg-type]
+    upstream_cluster.set_endpoints(upstream)
     return upstream_cluster
 
 
@@ -144,7 +180,7 @@ def test_local_cluster_and_ejections_change_the_plan() -> None:
     local.endpoints = hosts("frontend", {"zone-a": 4, "zone-b": 2, "zone-c": 2})
     assert zone_shares(on)["zone-a"] == pytest.approx((1 / 3) / (4 / 8), abs=0.01)
     # Ejected hosts are not healthy: 3 of zone-a's 5 backends ejected.
-    on.pick = on.priorities.build(upstream, set(upstream[:3]))  # type: ignore[arg-type]
+    on.pick = on.priorities.build(upstream, set(upstream[:3]))
     assert zone_shares(on)["zone-a"] == pytest.approx((2 / 12) / (4 / 8), abs=0.01)
 
 

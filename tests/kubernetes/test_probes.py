@@ -27,27 +27,16 @@ from fleetsim.dataplane.request import OK
 from fleetsim.kubernetes.pod import Pod
 from fleetsim.scenario.loader import load_scenario
 from fleetsim.simulation import Simulation
+from tests.answers import Answers
 from tests.fleet_scenarios import scenario, trace_events
 
 SERVICE_TIME = 10.0
 
 
-class Hold:
-    """A request that keeps one of the app's workers busy; it hears its own answer."""
-
-    def __init__(self) -> None:
-        self.route = self
-        self.cost = 1.0  # one service time, as a request's
-        self.answers: list[int] = []
-
-    def on_response(self, _request: Any, _try: int, status: int, _host: Any) -> None:
-        self.answers.append(status)
-
-
-def block(container: AppContainer) -> Hold:
+def block(container: AppContainer) -> Answers:
     """Occupy the app's one worker for ``SERVICE_TIME`` seconds from now."""
-    hold = Hold()
-    container.accept(hold, 0)  # type: ignore[arg-type]
+    hold = Answers()
+    container.accept(hold.request(container.env.now), 0)
     assert container.busy == 1
     return hold
 
@@ -173,8 +162,8 @@ def test_failure_threshold_failures_in_a_row_turn_the_pod_unready(
     changes = watch_ready(simulation, pod)
     assert pod.container is not None
     container = pod.container
-    hold = Hold()
-    at(simulation, 10.5, lambda: container.accept(hold, 0))  # type: ignore[arg-type]
+    hold = Answers()
+    at(simulation, 10.5, lambda: container.accept(hold.request(10.5), 0))
     simulation.env.run(15.5)
     # The probes of 11..15 s wait in the app's queue.
     assert len(container.queue) == 5

@@ -17,12 +17,13 @@ from typing import Any
 import pytest
 
 from fleetsim.dataplane.container import AppContainer
-from fleetsim.dataplane.request import PROBE, Request
+from fleetsim.dataplane.request import PROBE
 from fleetsim.dataplane.service import Service
 from fleetsim.engine.environment import Environment
 from fleetsim.kubernetes.pod import Pod
 from fleetsim.scenario.loader import load_scenario
 from fleetsim.simulation import Simulation
+from tests.answers import Answers
 from tests.fleet_scenarios import scenario, trace_events
 
 FAIL_AT = 20.0
@@ -110,23 +111,13 @@ def pods_in(simulation: Simulation, zone: str) -> list[Pod]:
 # --- the lost container ------------------------------------------------------------------
 
 
-class Recorder:
-    """Stands for the client's router: notes every answer."""
-
-    def __init__(self) -> None:
-        self.answers: list[int] = []
-
-    def on_response(self, _request: Request, _try: int, status: int, _host: object) -> None:
-        self.answers.append(status)
-
-
 def test_a_lost_container_answers_nothing_and_keeps_nothing() -> None:
     env = Environment()
     spec = load_scenario(scenario(workers=2)).scenario.spec.services[0]
     service = Service(spec)
     container = AppContainer(env, service, 0, "zone-a", itertools.repeat(1.0), None)
-    client = Recorder()
-    requests = [Request(None, client, 0.0) for _ in range(5)]  # type: ignore[arg-type]
+    client = Answers()
+    requests = [client.request(0.0) for _ in range(5)]
     for request in requests:
         container.accept(request, 0)
     assert (container.busy, len(container.queue), service.in_system) == (2, 3, 5)
@@ -134,8 +125,8 @@ def test_a_lost_container_answers_nothing_and_keeps_nothing() -> None:
     container.lose()
     # What it held leaves the service's figures at once, as after a kill.
     assert (service.in_system, container.busy, len(container.queue)) == (0, 0, 0)
-    container.accept(Request(None, client, 0.5), 0)  # type: ignore[arg-type]
-    assert not container.accept_probe(Recorder(), PROBE)
+    container.accept(client.request(0.5), 0)
+    assert not container.accept_probe(Answers().request(0.5), PROBE)
     env.run(10.0)
     # The two in service would have ended at 1 s; nothing answers, nothing is kept.
     assert client.answers == []
@@ -148,8 +139,8 @@ def test_a_killed_container_after_its_loss_still_answers_nothing() -> None:
     env = Environment()
     spec = load_scenario(scenario(workers=1)).scenario.spec.services[0]
     container = AppContainer(env, Service(spec), 0, "zone-a", itertools.repeat(1.0), None)
-    client = Recorder()
-    container.accept(Request(None, client, 0.0), 0)  # type: ignore[arg-type]
+    client = Answers()
+    container.accept(client.request(0.0), 0)
     container.lose()
     container.kill()
     env.run(5.0)

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import itertools
+
+from fleetsim.dataplane.container import AppContainer
+from fleetsim.dataplane.service import Service
+from fleetsim.engine.environment import Environment
+from fleetsim.scenario.loader import load_scenario
 from fleetsim.scenario.storage import Table as TableSpec
 from fleetsim.storage.region import OPEN, RETIRED, RegionServer
 from fleetsim.storage.row_keys import HASHED_SPAN
 from fleetsim.storage.split_policy import split_size
 from fleetsim.storage.table import NO_END, Table, split_point
+from tests.fleet_scenarios import scenario
 
 
 def test_a_split_replaces_a_region_by_two_daughters_at_the_middle_of_its_data() -> None:
@@ -33,15 +40,15 @@ def test_the_last_region_has_no_end_and_splits_inside_its_written_keys() -> None
     assert t.region_for(HASHED_SPAN + 20_000_000) is upper
 
 
-class _Container:
-    zone = "zone-a"
-    name = "rs-0"
+def _container() -> AppContainer:
+    spec = load_scenario(scenario()).scenario.spec.services[0]
+    return AppContainer(Environment(), Service(spec), 0, "zone-a", itertools.repeat(1.0), None)
 
 
 def test_stepping_split_policy_splits_a_tables_only_region_at_twice_the_flush_size() -> None:
     spec = TableSpec(name="t", region_servers="rs", regions=2, memstore_flush_size=128 << 20)
     t = Table(spec)
-    server = RegionServer(_Container(), "rs-0", 1)  # type: ignore[arg-type]
+    server = RegionServer(_container(), "rs-0", 1)
     first, second = t.regions
     first.server, first.state = server, OPEN
     server.regions.append(first)

@@ -14,7 +14,7 @@ import sys
 
 from rich.console import Console
 
-from fleetsim import __version__
+from fleetsim import __version__, compiled
 from fleetsim.cli import compare, isolate, report, run, sweep, validate
 from fleetsim.cli.common import (
     EXIT_BAD_SCENARIO,
@@ -33,7 +33,11 @@ def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="fleetsim", description="Simulate a service fleet from a scenario file."
     )
-    top.add_argument("--version", action="version", version=f"fleetsim {__version__}")
+    top.add_argument(
+        "--version",
+        action="version",
+        version=f"fleetsim {__version__} ({compiled.status().describe()})",
+    )
     commands = top.add_subparsers(dest="command", required=True)
     for command in COMMANDS:
         command.register(commands)

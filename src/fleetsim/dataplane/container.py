@@ -38,8 +38,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterator
-from math import log
-from typing import TYPE_CHECKING, Any, Final, Protocol
+from typing import TYPE_CHECKING, Final
 
 from fleetsim.dataplane.request import (
     CONNECT_FAILURE,
@@ -50,53 +49,16 @@ from fleetsim.dataplane.request import (
     Attempt,
     Request,
 )
-from fleetsim.metrics.histogram import INVERSE_LOG_GAMMA, MIN_VALUE, OFFSET, Histogram
+from fleetsim.dataplane.service import Service
 
 if TYPE_CHECKING:
     from fleetsim.dataplane.protocols import InboundProxy, ProcessHooks
-    from fleetsim.dataplane.service import Service
     from fleetsim.engine.environment import Environment
 
 WARM_UP: Final = "warm-up"
 CPU_THROTTLING: Final = "cpu-throttling"
 NODE_STALL: Final = "node-stall"
 GC_PAUSE: Final = "gc-pause"
-
-
-class AttemptCounters(Protocol):
-    """The counters an app container adds to: its service's, or a sink after a kill."""
-
-    in_system: int
-    busy_time: float
-    errors: int
-    rejected: int
-    unavailable: int
-    latency: Histogram
-
-
-class StatsSink:
-    """Where a killed container's late completions are counted: nowhere that is read."""
-
-    def __init__(self) -> None:
-        self.in_system = 0
-        self.busy_time = 0.0
-        self.errors = 0
-        self.rejected = 0
-        self.unavailable = 0
-        self.latency = Histogram()
-
-
-class _Discard(list[tuple[Attempt, float]]):
-    """Where a lost container's completions go: a list that keeps nothing, and counts
-    each request's attempt as ``lost`` to its service when it would have ended."""
-
-    def __init__(self, home: Service) -> None:
-        super().__init__()
-        self.home = home
-
-    def append(self, item: tuple[Attempt, float], /) -> None:
-        if item[0][1] >= 0:
-            self.home.lost += 1
 
 
 class AppContainer:
@@ -148,7 +110,7 @@ class AppContainer:
         probe_time: float = 0.001,
     ) -> None:
         self.env = env
-        self.service: AttemptCounters = service
+        self.service = service
         self.home = service  # kept after a kill or a loss, for ``gone_tries``
         self.index = index
         self.name = f"{service.name}-{index}"
@@ -223,7 +185,7 @@ class AppContainer:
         self.refused += 1
         request.route.on_response(request, try_number, ERROR_503, self)
 
-    def accept_probe(self, probe: Any, try_number: int) -> bool:
+    def accept_probe(self, probe: Request, try_number: int) -> bool:
         """A kubelet probe arrives: it waits in the same queue as requests.
 
         Returns False when the app cannot take it (not listening, or the queue is full),
@@ -252,7 +214,10 @@ class AppContainer:
         """
         now = self.env.now
         if now < self.frozen_until:
-            self.suspended.append((attempt, now - self.frozen_from))
+            if not self.lost:
+                self.suspended.append((attempt, now - self.frozen_from))
+            elif attempt[1] >= 0:
+                self.home.lost += 1  # it would have ended now: never answered
             return
         request, try_number, arrived = attempt
         service = self.service
@@ -260,15 +225,7 @@ class AppContainer:
         service.in_system -= 1
         if try_number >= 0:
             if status == OK:
-                latency = now - arrived
-                histogram = service.latency
-                histogram.total += latency
-                if latency > histogram.maximum:
-                    histogram.maximum = latency
-                if latency < MIN_VALUE:
-                    histogram.counts[0] += 1
-                else:
-                    histogram.counts[int(log(latency) * INVERSE_LOG_GAMMA + OFFSET)] += 1
+                service.latency.record(now - arrived)
             else:
                 self.home.reset += 1  # it was in service when the container was killed
         if self.queue:
@@ -377,13 +334,13 @@ class AppContainer:
         """SIGKILL: queued attempts are reset now, those in service when they would end.
 
         Counters of the service stay right: the attempts it held leave ``in_system`` now,
-        and later completions are counted in a sink nobody reads.
+        and later completions are counted in a detached copy of it that nobody reads.
         """
         self.stop_accepting()
         queued = list(self.queue)
         self.queue.clear()
         self.service.in_system -= len(queued) + self.busy
-        self.service = StatsSink()
+        self.service = Service(self.home.spec)  # counters nobody reads
         self.finish_status = RESET
         for request, try_number, _ in queued:
             if try_number >= 0:
@@ -400,21 +357,21 @@ class AppContainer:
 
         Costs the hot path nothing: with the listener closed, no workers and a negative
         queue limit an attempt reaches ``accept``'s last branches; an endless freeze
-        sends every completion still on the clock to a list that keeps nothing.
+        counts every completion still on the clock as ``lost`` when it comes due.
         """
         if self.lost:
             return
         self.stop_accepting()
         self.lost = True
         self.service.in_system -= len(self.queue) + self.busy
-        self.service = StatsSink()
+        self.service = Service(self.home.spec)  # counters nobody reads
         held = [*self.queue, *(attempt for attempt, _ in self.suspended)]
         self.home.lost += sum(1 for attempt in held if attempt[1] >= 0)
         self.queue.clear()
         self.busy = 0
         self.finish_status = RESET  # a calling container answers at once, i.e. into the void
         self.frozen_until = float("inf")
-        self.suspended = _Discard(self.home)  # those in service are counted when due
+        self.suspended = []  # those in service are counted in ``finish`` when due
         self._saved = None
 
     @property

@@ -5,7 +5,8 @@ containers and traffic sources need not know who routes them:
 
 - a :class:`Host` takes attempts: an app container, or the "no healthy upstream" stand-in
   of a router with no endpoint;
-- a :class:`Router` sends a request's tries and hears each answer: the client-side router
+- a :class:`Router` sends a request's tries and hears each answer (a
+  :class:`Responder`, which a kubelet probe is too): the client-side router
   without a mesh, Envoy's router in a sidecar or the ingress gateway (``fleetsim.envoy``);
 - a :class:`RequestSource` hears a request's outcome: a traffic source, or the chain of
   calls a worker makes while it serves a request (``fleetsim.dataplane.calls``);
@@ -71,14 +72,18 @@ class Host(Protocol):
     def accept(self, request: Request, try_number: int) -> None: ...
 
 
-class Router(Protocol):
-    """Sends the tries of requests to hosts and hears their answers."""
-
-    def send(self, request: Request) -> None: ...
+class Responder(Protocol):
+    """Hears the answer to each try of a request: its router, or a kubelet probe itself."""
 
     def on_response(self, request: Request, try_number: int, status: int, host: Host) -> None:
         """``host`` answered try ``try_number`` with ``status`` (see ``request``)."""
         ...
+
+
+class Router(Responder, Protocol):
+    """Sends the tries of requests to hosts and hears their answers."""
+
+    def send(self, request: Request) -> None: ...
 
 
 class RequestSource(Protocol):

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from fleetsim.dataplane.protocols import Host, RequestSource, Router
+    from fleetsim.dataplane.protocols import Host, RequestSource, Responder
 
 # Outcomes of one attempt, as the client-side proxy sees them.
 OK = 0
@@ -49,7 +49,7 @@ class Request:
         "try_number",
     )
 
-    def __init__(self, source: RequestSource, route: Router, started: float) -> None:
+    def __init__(self, source: RequestSource, route: Responder, started: float) -> None:
         self.source = source
         self.route = route
         self.started = started

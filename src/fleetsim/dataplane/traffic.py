@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
-from math import log
 from typing import TYPE_CHECKING
 
 from fleetsim.dataplane.arrivals import arrival_times, build_profile
@@ -30,7 +29,7 @@ from fleetsim.dataplane.request import (
 )
 from fleetsim.engine.timers import FixedDelayDeadlines
 from fleetsim.metrics.extremes import Largest
-from fleetsim.metrics.histogram import INVERSE_LOG_GAMMA, MIN_VALUE, OFFSET, Histogram
+from fleetsim.metrics.histogram import Histogram
 
 SLOWEST_KEPT = 20
 
@@ -161,14 +160,7 @@ class TrafficSource:
         self.in_flight -= 1
         self.tries += request.try_number + 1
         latency = self.env.now - request.started
-        histogram = self.latency
-        histogram.total += latency
-        if latency > histogram.maximum:
-            histogram.maximum = latency
-        if latency < MIN_VALUE:
-            histogram.counts[0] += 1
-        else:
-            histogram.counts[int(log(latency) * INVERSE_LOG_GAMMA + OFFSET)] += 1
+        self.latency.record(latency)
         if latency > self.slowest.floor:
             self.slowest.offer(latency, (self.env.now, False))
 

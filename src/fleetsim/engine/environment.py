@@ -43,18 +43,19 @@ class Environment:
 
         Events at one instant run in the order they were scheduled. This is the hot
         path's one way onto the clock, so it is written for speed: one dict probe
-        (``setdefault``) for the common case of a new instant.
+        (``setdefault``) for the common case of a new instant, told apart by the dict's
+        growth (an identity test on the tuple would not survive compilation: mypyc boxes
+        a tuple afresh where it crosses into Python).
         """
-        # ``object``, not a tuple type: identity must survive compilation (mypyc would
-        # otherwise unbox the tuple and box it again, so ``is`` would never hold).
-        item: object = (callback, argument)
-        slot = self.events.setdefault(time, item)  # type: ignore[arg-type]
-        if slot is item:
+        events = self.events
+        size = len(events)
+        slot = events.setdefault(time, (callback, argument))
+        if len(events) != size:
             heappush(self.heap, time)
         elif slot[0] is self._run_instant:
-            slot[1].append(item)
+            slot[1].append((callback, argument))
         else:
-            self.events[time] = (self._run_instant, [slot, item])
+            events[time] = (self._run_instant, [slot, (callback, argument)])
 
     def _run_all(self, pairs: list[Slot]) -> None:
         """Run the events that share one instant, in the order they were scheduled."""

@@ -20,9 +20,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from fleetsim.dataplane.request import OK, PROBE
+from fleetsim.dataplane.request import OK, PER_TRY_TIMEOUT, PROBE, Request
 
 if TYPE_CHECKING:
+    from fleetsim.dataplane.protocols import Host
     from fleetsim.engine.environment import Environment
     from fleetsim.kubernetes.kubelet import Kubelet
     from fleetsim.kubernetes.pod import Pod
@@ -31,33 +32,44 @@ if TYPE_CHECKING:
 STARTUP = "startup"
 READINESS = "readiness"
 LIVENESS = "liveness"
+PROBE_TIMEOUT = PER_TRY_TIMEOUT
+"""How a probe without an answer within ``timeoutSeconds`` ends."""
 
 
-class ProbeCall:
-    """One execution of a probe, travelling through the app's queue like a request."""
+class ProbeCall(Request):
+    """One execution of a probe: a request to the app that waits in the same queue.
 
-    __slots__ = ("done", "worker")
+    It is its own route and its own source: the app container's answer
+    (``request.route.on_response``) ends it, and the worker hears the result. Its
+    ``try_number`` in the container's queue is ``PROBE``, so it is never counted as a
+    request and takes the container's ``probe_time`` to serve.
+    """
 
-    def __init__(self, worker: ProbeWorker) -> None:
+    __slots__ = ("worker",)
+
+    def __init__(self, worker: ProbeWorker, now: float) -> None:
+        super().__init__(self, self, now)
         self.worker = worker
-        self.done = False
 
-    @property
-    def route(self) -> ProbeCall:
-        # The app container answers ``attempt.route.on_response``; a probe answers itself.
-        return self
+    def on_response(self, request: Request, try_number: int, status: int, host: Host) -> None:
+        if status == OK:
+            self.succeed(request)
+        else:
+            self.fail(request, status)
 
-    def on_response(self, _request: object, _try: int, status: int, _host: object) -> None:
-        if self.done:
-            return
-        self.done = True
-        self.worker.result(status == OK)
+    def succeed(self, request: Request) -> None:
+        if not self.done:
+            self.done = True
+            self.worker.result(True)
+
+    def fail(self, request: Request, status: int) -> None:
+        if not self.done:
+            self.done = True
+            self.worker.result(False)
 
     def expire(self, _: None) -> None:
-        if self.done:
-            return
-        self.done = True
-        self.worker.result(False)
+        """``timeoutSeconds`` passed without an answer: a failure."""
+        self.fail(self, PROBE_TIMEOUT)
 
 
 class ProbeWorker:
@@ -98,7 +110,7 @@ class ProbeWorker:
         if self.kind == READINESS and self.env.now < pod.warm_until:
             self.result(False)
             return
-        call = ProbeCall(self)
+        call = ProbeCall(self, self.env.now)
         if not container.accept_probe(call, PROBE):
             self.result(False)
             return

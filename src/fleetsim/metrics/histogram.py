@@ -8,24 +8,25 @@ exact sample quantile (nearest rank); the maximum and the mean are exact.
 
 Memory is fixed (about 4,600 counters from 1 ns to about 30 years; a latency cannot
 exceed the simulated time) whatever the number of values recorded. The bucket index is
-``int(log(value) * INVERSE_LOG_GAMMA + OFFSET)``: hot paths inline that expression.
+``int(log(value) * INVERSE_LOG_GAMMA + OFFSET)``.
 """
 
 from __future__ import annotations
 
 import math
+from typing import Final
 
 import numpy as np
 
-RELATIVE_ACCURACY = 0.005
-GAMMA = (1 + RELATIVE_ACCURACY) / (1 - RELATIVE_ACCURACY)
-LOG_GAMMA = math.log(GAMMA)
-MIN_VALUE = 1e-9
-MAX_VALUE = 1e9
-INVERSE_LOG_GAMMA = 1.0 / LOG_GAMMA
+RELATIVE_ACCURACY: Final = 0.005
+GAMMA: Final = (1 + RELATIVE_ACCURACY) / (1 - RELATIVE_ACCURACY)
+LOG_GAMMA: Final = math.log(GAMMA)
+MIN_VALUE: Final = 1e-9
+MAX_VALUE: Final = 1e9
+INVERSE_LOG_GAMMA: Final = 1.0 / LOG_GAMMA
 # Bucket 0 holds values below MIN_VALUE (zero included); MIN_VALUE itself lands in 1.
-OFFSET = 1.0 - math.floor(math.log(MIN_VALUE) * INVERSE_LOG_GAMMA)
-BUCKETS = int(math.log(MAX_VALUE) * INVERSE_LOG_GAMMA + OFFSET) + 1
+OFFSET: Final = 1.0 - math.floor(math.log(MIN_VALUE) * INVERSE_LOG_GAMMA)
+BUCKETS: Final = int(math.log(MAX_VALUE) * INVERSE_LOG_GAMMA + OFFSET) + 1
 
 
 def bucket_of(value: float) -> int:
@@ -48,8 +49,8 @@ _REPRESENTATIVE = np.array([bucket_value(i) for i in range(BUCKETS)])
 class Histogram:
     """Counts of values per bucket, with exact count, sum and maximum.
 
-    Hot paths inline ``record`` (without the count, which is the sum of ``counts``);
-    summaries use NumPy on the bucket array.
+    ``record`` is the hot path's one way in (compiled, it costs what inlining its
+    arithmetic did); the count is the sum of ``counts``; summaries use NumPy on them.
     """
 
     __slots__ = ("counts", "maximum", "total")

@@ -32,7 +32,6 @@ Envoy and no Kubernetes Service sit on this path.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from math import log
 from typing import TYPE_CHECKING, Final
 
 from fleetsim.dataplane.request import (
@@ -46,7 +45,7 @@ from fleetsim.dataplane.request import (
     Request,
 )
 from fleetsim.engine.timers import FixedDelayDeadlines
-from fleetsim.metrics.histogram import INVERSE_LOG_GAMMA, MIN_VALUE, OFFSET, Histogram
+from fleetsim.metrics.histogram import Histogram
 from fleetsim.storage.region import OPEN
 from fleetsim.storage.row_keys import BUCKET_WIDTH, KeyGenerator, salt_buckets
 
@@ -300,14 +299,7 @@ class HBaseClient:
             if server is not None:
                 # Histogram.record, inlined (once per operation).
                 latency = self.env.now - operation.sent_at
-                histogram = server.latency
-                histogram.total += latency
-                if latency > histogram.maximum:
-                    histogram.maximum = latency
-                if latency < MIN_VALUE:
-                    histogram.counts[0] += 1
-                else:
-                    histogram.counts[int(log(latency) * INVERSE_LOG_GAMMA + OFFSET)] += 1
+                server.latency.record(latency)
             self._record_hourly(request)
             request.source.succeed(request)
             return

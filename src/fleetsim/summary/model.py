@@ -456,12 +456,23 @@ class Summary(TypedDict):
     run: NotRequired[RunFigures]
 
 
+class BuildFigures(TypedDict):
+    """Which build of the hot path ran (``fleetsim.compiled``): the mypyc-compiled
+    modules or their pure-Python sources, why, and how many modules were compiled.
+    Both builds give the same summary; only the wall time differs."""
+
+    compiled: bool
+    reason: str
+    modules: int
+
+
 class RunFigures(TypedDict):
     """What ran, to reproduce it or to tell two results apart: ``scenario_hash`` is the
     sha256 of ``spec`` as canonical JSON (the resolved spec of the variant, overrides
-    applied), ``seed`` the seed of the run's random streams."""
+    applied), ``seed`` the seed of the run's random streams, ``build`` compiled or pure."""
 
     fleetsim_version: str
+    build: BuildFigures
     scenario_hash: str
     seed: int
     spec: dict[str, Any]
