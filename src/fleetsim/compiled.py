@@ -40,6 +40,7 @@ HOT_MODULES: tuple[str, ...] = (
     "fleetsim.engine.timers",
     "fleetsim.metrics.histogram",
     "fleetsim.metrics.extremes",
+    "fleetsim.dataplane.protocols",
     "fleetsim.dataplane.request",
     "fleetsim.dataplane.service",
     "fleetsim.dataplane.container",
@@ -56,6 +57,7 @@ HOT_MODULES: tuple[str, ...] = (
     "fleetsim.envoy.upstream_cluster",
     "fleetsim.envoy.zone_aware",
     "fleetsim.kubernetes.probes",
+    "fleetsim.istio.ingress_gateway",
     "fleetsim.node.mmap_lock",
     "fleetsim.node.process",
     "fleetsim.node.stalls",
@@ -68,13 +70,14 @@ HOT_MODULES: tuple[str, ...] = (
     "fleetsim.storage.client",
     "fleetsim.storage.region_server",
 )
-"""The modules compiled with mypyc: the engine's clock and timers, requests, containers,
-calls, service counters, traffic sources, the latency histogram, Envoy's upstream
-mechanisms, the kubelet's probes (a probe is a request to the app), the node's per-request
-hooks (the process and its mmap lock, stall records), name lookups and CoreDNS (a query
-is a request), and the storage client, regions, stores, block caches and region servers
-(an operation is a request). A subclass of one of their classes must be listed too
-(mypyc cannot let an interpreted class inherit from a compiled one)."""
+"""The modules compiled with mypyc: the engine's clock and timers, the data plane's seams,
+requests, containers, calls, service counters, traffic sources, the latency histogram,
+Envoy's upstream mechanisms and the ingress gateway's entry, the kubelet's probes (a probe
+is a request to the app), the node's per-request hooks (the process and its mmap lock,
+stall records), name lookups and CoreDNS (a query is a request), and the storage client,
+regions, stores, block caches and region servers (an operation is a request). A subclass
+of one of their classes must be listed too (mypyc cannot let an interpreted class inherit
+from a compiled one)."""
 
 SOURCES_FILE = "compiled_sources.json"
 """Written by the build next to this file: ``{module: sha256 of the source compiled}``."""

@@ -5,7 +5,9 @@ from __future__ import annotations
 import fleetsim
 from fleetsim.engine.random import RandomStreams
 from fleetsim.envoy.load_balancer import LeastRequest, make_load_balancer
+from fleetsim.envoy.router import NoHealthyUpstream
 from tests.fleet_scenarios import scenario
+from tests.hosts import hosts
 
 
 def test_round_robin_spreads_attempts_exactly() -> None:
@@ -45,19 +47,22 @@ def test_zone_shares_follow_round_robin_placement() -> None:
 
 def test_least_request_prefers_the_host_with_fewer_active_requests() -> None:
     balancer = LeastRequest(RandomStreams(1), "lb")
-    balancer.set_hosts(["host-0", "host-1"])
-    balancer.active["host-0"] = 5
+    host_0, host_1 = hosts("host-0", "host-1")
+    balancer.set_hosts([host_0, host_1])
+    balancer.active[host_0] = 5
     picks = [balancer.pick() for _ in range(1000)]
     # Host 0 wins only when both draws are host 0: probability 1/4.
-    share_host_0 = picks.count("host-0") / len(picks)
+    share_host_0 = picks.count(host_0) / len(picks)
     assert 0.19 < share_host_0 < 0.31
 
 
 def test_every_policy_name_builds_a_balancer() -> None:
+    none = NoHealthyUpstream()
+    three = hosts("a", "b", "c")
     for policy in ("ROUND_ROBIN", "RANDOM", "LEAST_REQUEST"):
-        balancer = make_load_balancer(policy, RandomStreams(1), f"lb/{policy}", "none")
-        assert balancer.pick() == "none"
-        balancer.set_hosts(["a", "b", "c"])
-        assert balancer.pick() in {"a", "b", "c"}
+        balancer = make_load_balancer(policy, RandomStreams(1), f"lb/{policy}", none)
+        assert balancer.pick() is none
+        balancer.set_hosts(three)
+        assert balancer.pick() in three
         balancer.set_hosts([])
-        assert balancer.pick() == "none"
+        assert balancer.pick() is none

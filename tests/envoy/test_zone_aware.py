@@ -16,7 +16,6 @@ import pytest
 
 import fleetsim
 from fleetsim.dataplane.protocols import Host
-from fleetsim.dataplane.request import Request
 from fleetsim.engine.environment import Environment
 from fleetsim.engine.random import RandomStreams
 from fleetsim.envoy.proxy import SidecarProxy
@@ -26,18 +25,7 @@ from fleetsim.envoy.zone_aware import LocalCluster, plan
 from fleetsim.scenario.mesh import ProxyModel
 from fleetsim.scenario.schema import Route
 from tests.fleet_scenarios import scenario
-
-
-@dataclass(frozen=True)
-class FakeHost:
-    """An endpoint the tests only pick (a ``Host``; nothing is sent to it)."""
-
-    name: str
-    zone: str
-    inbound: None = None
-
-    def accept(self, request: Request, try_number: int) -> None:
-        raise AssertionError("these tests pick hosts and send nothing")
+from tests.hosts import hosts as containers
 
 
 @dataclass
@@ -68,11 +56,10 @@ class Mesh:
 
 
 def hosts(service: str, per_zone: dict[str, int]) -> list[Host]:
-    return [
-        FakeHost(f"{service}-{zone}-{index}", zone)
-        for zone, count in per_zone.items()
-        for index in range(count)
-    ]
+    made: list[Host] = []
+    for zone, count in per_zone.items():
+        made += containers(*(f"{service}-{zone}-{index}" for index in range(count)), zone=zone)
+    return made
 
 
 def cluster(

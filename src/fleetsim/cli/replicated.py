@@ -72,7 +72,9 @@ def _execute(
             result.write(base / f"seed-{task.seed}")
 
     run_local(tasks, done, work=run_task_result)
-    aggregate = _aggregate(summaries, seeds)
+    # In the scenario's order, not the order the parallel runs happened to end in.
+    ordered = {name: summaries[name] for name in (v or "baseline" for v in variants)}
+    aggregate = _aggregate(ordered, seeds)
     if args.out:
         from fleetsim.result import json_text, write_atomic
 

@@ -17,17 +17,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from fleetsim.dataplane.protocols import Router
 from fleetsim.dataplane.request import DNS_FAILURE
 
 if TYPE_CHECKING:
     from fleetsim.cluster.dns import Resolver
-    from fleetsim.dataplane.protocols import Host, Router
+    from fleetsim.dataplane.protocols import Host
     from fleetsim.dataplane.request import Request
     from fleetsim.kubernetes.pod import Pod
     from fleetsim.scenario.dns import NameLookup
 
 
-class ResolvingRoute:
+class ResolvingRoute(Router):
     """The route of one call of one pod, behind the app's own name lookup."""
 
     __slots__ = ("_waiting", "inner", "name", "pod", "resolver", "spec", "valid_until")

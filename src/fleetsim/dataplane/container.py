@@ -12,8 +12,8 @@ a stale list still reaches it after it stopped: a stopped container refuses conn
 endpoint that no longer exists, are counted in the service's ``gone_tries``. A
 restarted container is a new object (the kubelet starts a new process, cold again).
 
-``accept`` and ``finish`` are the per-attempt hot path. They inline the latency
-histogram (see ``metrics.histogram``) on purpose.
+``accept`` and ``finish`` are the per-attempt hot path, compiled with mypyc (see
+``fleetsim.compiled``).
 
 ``slowdown`` stretches every service time. It is the product of named causes, each set
 by the one component that owns it (:meth:`AppContainer.set_slowdown`): the kubelet's
@@ -40,6 +40,7 @@ from collections import deque
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Final
 
+from fleetsim.dataplane.protocols import Host
 from fleetsim.dataplane.request import (
     CONNECT_FAILURE,
     ERROR_503,
@@ -61,7 +62,7 @@ NODE_STALL: Final = "node-stall"
 GC_PAUSE: Final = "gc-pause"
 
 
-class AppContainer:
+class AppContainer(Host):
     """One run of a pod's app container, placed in a zone."""
 
     __slots__ = (
@@ -365,7 +366,7 @@ class AppContainer:
         self.lost = True
         self.service.in_system -= len(self.queue) + self.busy
         self.service = Service(self.home.spec)  # counters nobody reads
-        held = [*self.queue, *(attempt for attempt, _ in self.suspended)]
+        held = [*self.queue, *[attempt for attempt, _ in self.suspended]]
         self.home.lost += sum(1 for attempt in held if attempt[1] >= 0)
         self.queue.clear()
         self.busy = 0

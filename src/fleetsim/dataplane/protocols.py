@@ -4,7 +4,8 @@ The data plane defines them and the rooms above implement them, so that requests
 containers and traffic sources need not know who routes them:
 
 - a :class:`Host` takes attempts: an app container, or the "no healthy upstream" stand-in
-  of a router with no endpoint;
+  of a router with no endpoint (a base class, as :class:`Router` is: every
+  implementation is compiled with the hot path, see ``fleetsim.compiled``);
 - a :class:`Router` sends a request's tries and hears each answer (a
   :class:`Responder`, which a kubelet probe is too): the client-side router
   without a mesh, Envoy's router in a sidecar or the ingress gateway (``fleetsim.envoy``);
@@ -58,18 +59,22 @@ class InboundProxy(Protocol):
     def orphan_connection(self) -> None: ...
 
 
-class Host(Protocol):
-    """An endpoint that takes the attempts of requests."""
+class Host:
+    """An endpoint that takes the attempts of requests: an app container, or the "no
+    healthy upstream" stand-in of a router with no endpoint.
 
-    @property
-    def zone(self) -> str: ...
+    A base class, not a Protocol: once compiled, a router's ``host.accept`` is then a
+    direct call instead of a method looked up by name, and this is the hot path.
+    """
 
-    @property
-    def inbound(self) -> InboundProxy | None:
-        """The sidecar in front of it, in a mesh."""
-        ...
+    __slots__ = ()
 
-    def accept(self, request: Request, try_number: int) -> None: ...
+    zone: str
+    inbound: InboundProxy | None
+    """The sidecar in front of it, in a mesh."""
+
+    def accept(self, request: Request, try_number: int) -> None:
+        raise NotImplementedError
 
 
 class Responder(Protocol):
@@ -80,10 +85,21 @@ class Responder(Protocol):
         ...
 
 
-class Router(Responder, Protocol):
-    """Sends the tries of requests to hosts and hears their answers."""
+class Router:
+    """Sends the tries of requests to hosts and hears their answers (a ``Responder``).
 
-    def send(self, request: Request) -> None: ...
+    A base class for the same reason as ``Host``: traffic sources and calls hand each
+    request to ``route.send``.
+    """
+
+    __slots__ = ()
+
+    def send(self, request: Request) -> None:
+        raise NotImplementedError
+
+    def on_response(self, request: Request, try_number: int, status: int, host: Host) -> None:
+        """``host`` answered try ``try_number`` with ``status`` (see ``request``)."""
+        raise NotImplementedError
 
 
 class RequestSource(Protocol):

@@ -9,27 +9,33 @@ with ``try_number`` ``PROBE`` (see ``kubernetes.probes``).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
     from fleetsim.dataplane.protocols import Host, RequestSource, Responder
 
 # Outcomes of one attempt, as the client-side proxy sees them.
-OK = 0
-ERROR_503 = 1  # the app answered 503 at once (errorRate)
-OVERFLOW_503 = 2  # the pod's queue was full: rejected with a 503
-PER_TRY_TIMEOUT = 3  # no answer within perTryTimeout (Envoy answers 504 itself)
-CONNECT_FAILURE = 4  # nothing listens at the endpoint any more (Envoy: 503 UF)
-RESET = 5  # the container died with the attempt in it (Envoy: 503 UC/UR)
-NO_HEALTHY_UPSTREAM = 6  # the client's endpoint list is empty (Envoy: 503 UH, not retried)
-ROUTE_TIMEOUT = 7  # the route's overall timeout ran out (Envoy: 504 UT, not retried)
-CIRCUIT_OPEN = 8  # a circuit breaker refused the try (Envoy: 503 UO, not retried)
-NOT_SERVING_REGION = 9  # storage: the server does not hold the region (NotServingRegionException)
-NO_REPLICA = 10  # storage: no replica of the region's data is reachable (an IOException)
-REGION_TOO_BUSY = 11  # storage: the region's memstore is over its limit (RegionTooBusyException)
-DNS_FAILURE = 12  # the app's lookup of the destination's name failed: the call was never sent
+OK: Final = 0
+ERROR_503: Final = 1  # the app answered 503 at once (errorRate)
+OVERFLOW_503: Final = 2  # the pod's queue was full: rejected with a 503
+PER_TRY_TIMEOUT: Final = 3  # no answer within perTryTimeout (Envoy answers 504 itself)
+CONNECT_FAILURE: Final = 4  # nothing listens at the endpoint any more (Envoy: 503 UF)
+RESET: Final = 5  # the container died with the attempt in it (Envoy: 503 UC/UR)
+NO_HEALTHY_UPSTREAM: Final = 6  # the client's endpoint list is empty (Envoy: 503 UH, not retried)
+ROUTE_TIMEOUT: Final = 7  # the route's overall timeout ran out (Envoy: 504 UT, not retried)
+CIRCUIT_OPEN: Final = 8  # a circuit breaker refused the try (Envoy: 503 UO, not retried)
+NOT_SERVING_REGION: Final = (
+    9  # storage: the server does not hold the region (NotServingRegionException)
+)
+NO_REPLICA: Final = 10  # storage: no replica of the region's data is reachable (an IOException)
+REGION_TOO_BUSY: Final = (
+    11  # storage: the region's memstore is over its limit (RegionTooBusyException)
+)
+DNS_FAILURE: Final = (
+    12  # the app's lookup of the destination's name failed: the call was never sent
+)
 
-PROBE = -1
+PROBE: Final = -1
 """``try_number`` of a kubelet probe: served like a request, never counted as one."""
 
 Attempt = tuple["Request", int, float]

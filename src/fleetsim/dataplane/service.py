@@ -14,7 +14,7 @@ containers that are gone are kept in ``retired_received``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from fleetsim.metrics.histogram import Histogram
 
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from fleetsim.dataplane.container import AppContainer
     from fleetsim.scenario.schema import Service as ServiceSpec
 
-UNBOUNDED = 1 << 62
+UNBOUNDED: Final = 1 << 62
 
 
 class Service:

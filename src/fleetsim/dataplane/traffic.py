@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from fleetsim.dataplane.arrivals import arrival_times, build_profile
 from fleetsim.dataplane.request import (
@@ -31,7 +31,7 @@ from fleetsim.engine.timers import FixedDelayDeadlines
 from fleetsim.metrics.extremes import Largest
 from fleetsim.metrics.histogram import Histogram
 
-SLOWEST_KEPT = 20
+SLOWEST_KEPT: Final = 20
 
 if TYPE_CHECKING:
     from fleetsim.dataplane.protocols import Router

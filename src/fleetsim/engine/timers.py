@@ -16,11 +16,11 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from typing import Generic, Protocol, TypeVar
+from typing import Final, Generic, Protocol, TypeVar
 
 from fleetsim.engine.environment import Environment
 
-ANY_TRY = -1
+ANY_TRY: Final = -1
 
 
 class Deadlined(Protocol):

@@ -21,14 +21,14 @@ from __future__ import annotations
 import functools
 import itertools
 from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from fleetsim.engine.random import RandomStreams, integers_from
 
 if TYPE_CHECKING:
     from fleetsim.dataplane.protocols import Host
 
-DEFAULT_CHOICE_COUNT = 2
+DEFAULT_CHOICE_COUNT: Final = 2
 
 
 class LoadBalancer:

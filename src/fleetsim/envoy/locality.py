@@ -25,7 +25,7 @@ from __future__ import annotations
 import functools
 import itertools
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from fleetsim.envoy.load_balancer import LoadBalancer
 
@@ -33,8 +33,8 @@ if TYPE_CHECKING:
     from fleetsim.dataplane.protocols import Host
     from fleetsim.envoy.zone_aware import ZoneAwarePicker
 
-OVERPROVISIONING_FACTOR = 1.4
-ENVOY_PANIC_THRESHOLD = 50.0
+OVERPROVISIONING_FACTOR: Final = 1.4
+ENVOY_PANIC_THRESHOLD: Final = 50.0
 
 
 def split_by_zone(hosts: list[Host], zone: str | None) -> list[list[Host]]:

@@ -23,7 +23,7 @@ Sources: ``api/envoy/config/cluster/v3/outlier_detection.proto`` and
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from fleetsim.dataplane.request import CONNECT_FAILURE, PER_TRY_TIMEOUT, RESET
 
@@ -32,8 +32,8 @@ if TYPE_CHECKING:
     from fleetsim.engine.environment import Environment
     from fleetsim.scenario.mesh import OutlierDetection
 
-ENVOY_MAX_EJECTION_TIME = 300.0
-LOCAL_ORIGIN = frozenset({CONNECT_FAILURE, RESET, PER_TRY_TIMEOUT})
+ENVOY_MAX_EJECTION_TIME: Final = 300.0
+LOCAL_ORIGIN: Final = frozenset({CONNECT_FAILURE, RESET, PER_TRY_TIMEOUT})
 """Failures Envoy itself detects (no response from the host)."""
 
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Final, Protocol
 
 from fleetsim.engine.random import integers_from
 from fleetsim.envoy.connection_pool import Connection, ConnectionPool
@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from fleetsim.envoy.zone_aware import LocalCluster
     from fleetsim.scenario.mesh import ProxyModel
 
-SIDECAR_READINESS_PERIOD = 15.0
+SIDECAR_READINESS_PERIOD: Final = 15.0
 """Istio's injected readiness probe on ``/healthz/ready`` (port 15021): period 15 s
 since Istio 1.20 (upgrade notes)."""
 

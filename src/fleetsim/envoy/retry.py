@@ -23,6 +23,7 @@ retry/retry.go``):
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Final
 
 from fleetsim.dataplane.request import (
     CONNECT_FAILURE,
@@ -33,10 +34,10 @@ from fleetsim.dataplane.request import (
 )
 from fleetsim.scenario.schema import Retries
 
-_RETRY_503 = frozenset({"5xx", "gateway-error"})
-_RETRY_TIMEOUT = frozenset({"5xx", "gateway-error", "reset"})
-_RETRY_CONNECT_FAILURE = frozenset({"5xx", "gateway-error", "connect-failure"})
-_RETRY_RESET = frozenset({"5xx", "reset"})
+_RETRY_503: Final = frozenset({"5xx", "gateway-error"})
+_RETRY_TIMEOUT: Final = frozenset({"5xx", "gateway-error", "reset"})
+_RETRY_CONNECT_FAILURE: Final = frozenset({"5xx", "gateway-error", "connect-failure"})
+_RETRY_RESET: Final = frozenset({"5xx", "reset"})
 
 
 class RetryPolicy:

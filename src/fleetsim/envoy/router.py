@@ -15,6 +15,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
+from fleetsim.dataplane.protocols import Host
+from fleetsim.dataplane.protocols import Router as RouterSeam
 from fleetsim.dataplane.request import (
     CIRCUIT_OPEN,
     CONNECT_FAILURE,
@@ -27,7 +29,6 @@ from fleetsim.dataplane.request import (
 from fleetsim.engine.timers import FixedDelayDeadlines
 
 if TYPE_CHECKING:
-    from fleetsim.dataplane.protocols import Host
     from fleetsim.dataplane.service import Service
     from fleetsim.engine.environment import Environment
     from fleetsim.envoy.connection_pool import Connection
@@ -36,18 +37,20 @@ if TYPE_CHECKING:
     from fleetsim.envoy.upstream_cluster import UpstreamCluster
 
 
-class NoHealthyUpstream:
+class NoHealthyUpstream(Host):
     """The host an empty endpoint list picks: it answers 503 at once."""
 
-    __slots__ = ()
-    zone = ""
-    inbound = None
+    __slots__ = ("inbound", "zone")
+
+    def __init__(self) -> None:
+        self.zone = ""
+        self.inbound = None
 
     def accept(self, request: Request, try_number: int) -> None:
         request.route.on_response(request, try_number, NO_HEALTHY_UPSTREAM, self)
 
 
-class Router:
+class Router(RouterSeam):
     """What every router shares: the retry policy, the retry count, and the retry itself
     (back-off, then ``send`` again unless the request ended meanwhile)."""
 

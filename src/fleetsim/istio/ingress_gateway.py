@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Final
 
+from fleetsim.dataplane.protocols import Router
 from fleetsim.engine.random import integers_from
 
 if TYPE_CHECKING:
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 GATEWAY: Final = "istio-ingressgateway"
 
 
-class GatewayEntry:
+class GatewayEntry(Router):
     """Where a traffic source sends: one of the ingress-gateway proxies, at random."""
 
     __slots__ = ("_draws", "routes")

@@ -18,7 +18,7 @@ worker per probe and container runs on a ticker of ``periodSeconds`` from
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from fleetsim.dataplane.request import OK, PER_TRY_TIMEOUT, PROBE, Request
 
@@ -29,10 +29,10 @@ if TYPE_CHECKING:
     from fleetsim.kubernetes.pod import Pod
     from fleetsim.scenario.kubernetes import Probe
 
-STARTUP = "startup"
-READINESS = "readiness"
-LIVENESS = "liveness"
-PROBE_TIMEOUT = PER_TRY_TIMEOUT
+STARTUP: Final = "startup"
+READINESS: Final = "readiness"
+LIVENESS: Final = "liveness"
+PROBE_TIMEOUT: Final = PER_TRY_TIMEOUT
 """How a probe without an answer within ``timeoutSeconds`` ends."""
 
 

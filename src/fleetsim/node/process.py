@@ -17,7 +17,7 @@ decrement, whatever the probabilities.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from fleetsim.node.mmap_lock import MmapLock
 
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from fleetsim.node.stalls import StallStats
     from fleetsim.scenario.node import ProcessSpec
 
-NEVER = 1 << 62
+NEVER: Final = 1 << 62
 """A countdown that does not run out: no request needs anything."""
 
 

@@ -32,8 +32,9 @@ Envoy and no Kubernetes Service sit on this path.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, cast
 
+from fleetsim.dataplane.protocols import Router
 from fleetsim.dataplane.request import (
     CONNECT_FAILURE,
     NO_REPLICA,
@@ -50,7 +51,7 @@ from fleetsim.storage.region import OPEN
 from fleetsim.storage.row_keys import BUCKET_WIDTH, KeyGenerator, salt_buckets
 
 if TYPE_CHECKING:
-    from fleetsim.dataplane.protocols import Host, RequestSource, Router
+    from fleetsim.dataplane.protocols import Host, RequestSource, Responder
     from fleetsim.engine.environment import Environment
     from fleetsim.engine.random import RandomStreams
     from fleetsim.scenario.schema import Traffic
@@ -71,16 +72,8 @@ class StorageOperation(Request):
 
     __slots__ = ("key", "met_no_replica", "region", "row_size", "sent_at", "server", "writes")
 
-    def __init__(self, source: RequestSource, route: Router, started: float) -> None:
-        # Request's fields set here rather than through super(): one call less per request.
-        self.source = source
-        self.route = route
-        self.started = started
-        self.try_number = 0
-        self.done = False
-        self.connection = None
-        self.tried = None
-        self.cost = 1.0
+    def __init__(self, source: RequestSource, route: Responder, started: float) -> None:
+        super().__init__(source, route, started)
         self.key = -1
         self.met_no_replica = False
         self.region: Region | None = None
@@ -116,7 +109,7 @@ class SaltedRead:
             parent.source.fail(parent, status)
 
 
-class HBaseClient:
+class HBaseClient(Router):
     """Sends one traffic's operations on one table to the region servers."""
 
     def __init__(
@@ -199,7 +192,7 @@ class HBaseClient:
         """Start the current try of ``request`` (a :class:`StorageOperation`)."""
         if request.done:
             return
-        operation: StorageOperation = request  # type: ignore[assignment]
+        operation = cast(StorageOperation, request)  # this client only sends operations
         if operation.key < 0:
             inner = self.keys.next_key()
             operation.cost = self.cost
@@ -293,11 +286,10 @@ class HBaseClient:
         """A region server answered a try; late answers to abandoned tries end here."""
         if request.done or try_number != request.try_number:
             return
-        operation: StorageOperation = request  # type: ignore[assignment]
+        operation = cast(StorageOperation, request)  # this client only sends operations
         if status == OK:
             server = operation.server
             if server is not None:
-                # Histogram.record, inlined (once per operation).
                 latency = self.env.now - operation.sent_at
                 server.latency.record(latency)
             self._record_hourly(request)
