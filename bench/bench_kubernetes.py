@@ -9,34 +9,40 @@ liveness probe (defaults, ``periodSeconds`` 10) and an HPA (minReplicas 300, max
 400, target 60 %, sync every 15 s). The HPA thus reads 300 pods every 15 s, finds them on
 target, and leaves the count at 300; each pod answers 2 probes every 10 s.
 
-The same fleet without the Kubernetes blocks (no probes, no HPA, no CPU accounting) runs
-first, in the same process and with the same seed, for ``--baseline-seconds``; the
-script prints both throughputs in simulated requests per wall second and their ratio.
+The fleet runs with each build of fleetsim's hot modules, compiled (mypyc) and pure
+Python (``FLEETSIM_PURE=1``), each in a fresh child process (``bench/builds.py``),
+alternating compiled then pure for ``--rounds`` rounds (``--builds`` picks one); the
+script refuses to report (exit 1) if a child did not run the build it was asked for.
+In each child the same fleet without the Kubernetes blocks (no probes, no HPA, no CPU
+accounting) runs first, with the same seed, for ``--baseline-seconds``; the script
+prints both throughputs in simulated requests per wall second and their ratio, for each
+build, and the pure/compiled ratio of the wall times.
 
 Wall time is ``time.perf_counter()`` around ``fleetsim.run(dict)`` (scenario loading,
-simulation and summary). Probe executions are counted by wrapping the prober's result
-handler for the run (one extra call per probe); ``events_by_kind`` has only their
-failures. It exits 1 if the fleet simulated is not the one described (throughput or,
-when the count stayed at 300, utilisation off by more than 2 %).
+simulation and summary, after a short untimed run that keeps the imports out). Probe
+failures are read from the summary's ``events_by_kind`` (``probe_failed``); the probes
+run are not counted (the prober's classes are compiled, and a compiled class cannot be
+wrapped) but computed from the scenario: pods x 2 probes x simulated seconds / period.
+It exits 1 if the fleet simulated is not the one described (throughput or, when the
+count stayed at 300, utilisation off by more than 2 %).
 
-Run from the repository root:  ``python bench/bench_kubernetes.py [--quick]``
+Run from the repository root:  ``python bench/bench_kubernetes.py [--quick] [--rounds 1]``
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import statistics
 import sys
 import time
-from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
+import builds
+
 import fleetsim
-import fleetsim.scenario.loader
-import fleetsim.simulation  # imported here so that neither timed run pays for the imports
-from fleetsim.kubernetes import probes
 from fleetsim.units import parse_duration
 
 PODS = 300
@@ -56,6 +62,10 @@ QUICK_S = 60.0
 BASELINE_S = 60.0
 MAX_DEVIATION = 0.02
 K8S_FIELDS = ("resources", "cpuPerRequest", "readinessProbe", "livenessProbe", "hpa")
+PROBES_PER_POD = 2  # readiness and liveness
+SUMMARY_KEYS = ("requests", "events", "latency_ms", "throughput_rps", "events_by_kind", "services")
+"""What a child passes on of the Kubernetes run's summary."""
+SCRIPT = Path(__file__).resolve()
 
 
 def scenario(
@@ -114,28 +124,14 @@ def without_kubernetes(document: dict[str, Any], duration_s: float) -> dict[str,
     return plain
 
 
-@contextmanager
-def counting_probes() -> Iterator[Counter[str]]:
-    """Count probe results by kind and outcome while the block runs."""
-    counts: Counter[str] = Counter()
-    original = probes.ProbeWorker.result
-
-    def result(self: probes.ProbeWorker, success: bool) -> None:
-        counts[f"{self.kind} {'ok' if success else 'failed'}"] += 1
-        original(self, success)
-
-    probes.ProbeWorker.result = result  # type: ignore[method-assign]
-    try:
-        yield counts
-    finally:
-        probes.ProbeWorker.result = original  # type: ignore[method-assign]
-
-
-def timed_run(document: dict[str, Any], seed: int, progress: Any = None) -> tuple[float, Any]:
-    """``fleetsim.run`` on a copy of ``document``; returns wall seconds and the summary."""
-    start = time.perf_counter()
-    result = fleetsim.run(copy.deepcopy(document), seed=seed, progress=progress)
-    return time.perf_counter() - start, result.summary
+def timed_run(
+    document: dict[str, Any], seed: int, progress: Any = None
+) -> tuple[dict[str, Any], float, float]:
+    """``fleetsim.run`` on a copy of ``document``; returns the summary, wall and CPU seconds."""
+    run = copy.deepcopy(document)
+    result, wall, cpu = builds.timed(lambda: fleetsim.run(run, seed=seed, progress=progress))
+    summary: dict[str, Any] = result.summary
+    return summary, wall, cpu
 
 
 def progress_printer(every_s: float) -> Any:
@@ -156,7 +152,7 @@ def progress_printer(every_s: float) -> Any:
     return progress
 
 
-def check_fleet(summary: dict[str, Any], rate: float) -> list[str]:
+def check_fleet(summary: Mapping[str, Any], rate: float) -> list[str]:
     """Problems showing that the run was not the bench fleet (empty: fine)."""
     problems: list[str] = []
     service = summary["services"]["api"]
@@ -172,7 +168,24 @@ def check_fleet(summary: dict[str, Any], rate: float) -> list[str]:
     return problems
 
 
-def main(argv: list[str] | None = None) -> int:
+def probes_run(summary: Mapping[str, Any], duration_s: float) -> tuple[float, str]:
+    """The probes the kubelets ran, computed from the scenario (each pod's readiness and
+    liveness workers tick once a period from a random phase), and how it was computed."""
+    replicas = summary["services"]["api"]["replicas"]
+    periods = duration_s / PROBE_PERIOD_S
+    if replicas["min"] == replicas["max"]:
+        pods, which = float(replicas["min"]), f"{replicas['min']} pods"
+    else:
+        pods, which = float(replicas["mean"]), f"{replicas['mean']:.1f} pods on average"
+    probes = pods * PROBES_PER_POD * periods
+    how = (
+        f"computed, not counted: {which} x {PROBES_PER_POD} probes x {periods:g} periods "
+        f"of {PROBE_PERIOD_S} s"
+    )
+    return probes, how
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=float, default=DURATION_S, help="simulated seconds")
     parser.add_argument("--rate", type=float, default=RATE_PER_S, help="requests per second")
@@ -185,7 +198,8 @@ def main(argv: list[str] | None = None) -> int:
         default=BASELINE_S,
         help="simulated seconds of the run without the Kubernetes blocks (0: skip it)",
     )
-    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--seed", type=int, default=7, help="seed of the first round")
+    parser.add_argument("--rounds", type=int, default=1, help="rounds of each build")
     parser.add_argument(
         "--cpu-per-request",
         default=CPU_PER_REQUEST,
@@ -194,12 +208,55 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--load-balancer", default=LOAD_BALANCER, choices=["LEAST_REQUEST", "RANDOM"]
     )
+    builds.add_options(parser, builds.FLEETSIM_BUILDS)
     args = parser.parse_args(argv)
-    duration = QUICK_S if args.quick else args.duration
-    if duration <= 0 or args.rate <= 0 or args.baseline_seconds < 0:
-        parser.error("--duration and --rate must be > 0, --baseline-seconds >= 0")
+    if args.quick:
+        args.duration = QUICK_S
+    if args.duration <= 0 or args.rate <= 0 or args.baseline_seconds < 0 or args.rounds < 1:
+        parser.error("--duration and --rate must be > 0, --baseline-seconds >= 0, --rounds >= 1")
+    return args
 
-    document = scenario(duration, args.rate, args.cpu_per_request, args.load_balancer, args.seed)
+
+def child(args: argparse.Namespace) -> int:
+    """The baseline, then the Kubernetes fleet, with the build ``--child`` names; prints
+    progress, then the JSON line the parent reads."""
+    document = scenario(
+        args.duration, args.rate, args.cpu_per_request, args.load_balancer, args.seed
+    )
+    builds.prime(document, args.seed)
+    baseline = None
+    if args.baseline_seconds > 0:
+        plain = without_kubernetes(document, args.baseline_seconds)
+        base_summary, base_wall, base_cpu = timed_run(plain, args.seed)
+        baseline = {
+            "wall_s": base_wall,
+            "cpu_s": base_cpu,
+            "requests": int(base_summary["requests"]["total"]),
+            "events": int(base_summary["events"]),
+        }
+        print(
+            f"baseline (no probes, no HPA, no CPU), {args.baseline_seconds:g} s simulated: "
+            f"{base_wall:.2f} s wall",
+            flush=True,
+        )
+    print(f"kubernetes fleet, {args.duration:g} s simulated:", flush=True)
+    progress = progress_printer(max(args.duration / 10, 10))
+    summary, wall, cpu = timed_run(document, args.seed, progress)
+    figures = builds.summary_figures(summary, SUMMARY_KEYS)
+    record = {"wall_s": wall, "cpu_s": cpu, "baseline": baseline, "summary": figures}
+    builds.emit(args.child, args.seed, record)
+    return 0
+
+
+def child_arguments(args: argparse.Namespace) -> Callable[[str, int], list[str]]:
+    """The options a child needs besides its build and seed."""
+    common = ["--duration", repr(args.duration), "--rate", repr(args.rate)]
+    common += ["--baseline-seconds", repr(args.baseline_seconds)]
+    common += ["--cpu-per-request", args.cpu_per_request, "--load-balancer", args.load_balancer]
+    return lambda build, seed: common
+
+
+def print_header(args: argparse.Namespace) -> None:
     cpu_s = parse_duration(args.cpu_per_request)
     per_pod = args.rate / PODS
     rho = args.rate * MEAN_SERVICE_S / (PODS * WORKERS)
@@ -213,42 +270,42 @@ def main(argv: list[str] | None = None) -> int:
         f"kubernetes: requests.cpu 1, cpuPerRequest {args.cpu_per_request} "
         f"({per_pod * cpu_s:.2f} core per pod at {per_pod:.0f} req/s), readiness + "
         f"liveness probes every {PROBE_PERIOD_S} s, HPA {PODS}-{HPA_MAX} at {HPA_TARGET} % "
-        f"(sync 15 s); {duration:g} s simulated, no warm-up"
+        f"(sync 15 s); {args.duration:g} s simulated, no warm-up"
     )
+    print(f"builds, each run in a fresh process: {builds.preflight(args.builds)}")
     print()
 
-    base_wall = base_requests = base_events = 0.0
-    if args.baseline_seconds > 0:
-        plain = without_kubernetes(document, args.baseline_seconds)
-        base_wall, base_summary = timed_run(plain, args.seed)
-        base_requests = float(base_summary["requests"]["total"])
-        base_events = float(base_summary["events"])
-        print(
-            f"baseline (no probes, no HPA, no CPU), {args.baseline_seconds:g} s simulated: "
-            f"{base_wall:.2f} s wall, {base_requests:,.0f} requests "
-            f"({base_requests / base_wall:,.0f}/s of wall), "
-            f"{base_summary['events']:,} events ({base_summary['events'] / base_wall:,.0f}/s)",
-            flush=True,
-        )
 
-    print(f"kubernetes fleet, {duration:g} s simulated:", flush=True)
-    with counting_probes() as probe_counts:
-        wall, summary = timed_run(document, args.seed, progress_printer(max(duration / 10, 10)))
-
-    service = summary["services"]["api"]
-    requests = float(summary["requests"]["total"])
-    events = int(summary["events"])
-    req_rate = requests / wall
-    replicas = service["replicas"]
-    readiness = service["readiness"]
-    hpa = service.get("hpa", {})
-    probes_run = sum(probe_counts.values())
-    print(f"wall time: {wall:.2f} s")
-    print(
-        f"simulated requests: {requests:,.0f} ({summary['requests']['succeeded']:,} succeeded, "
-        f"{summary['requests']['timed_out']:,} timed out); {req_rate:,.0f} per wall second"
+def run_line(build: str, rnd: int, seed: int, record: Mapping[str, Any]) -> str:
+    """One child's wall time and throughput (and its baseline's)."""
+    summary, wall = record["summary"], record["wall_s"]
+    requests, events = summary["requests"]["total"], summary["events"]
+    line = (
+        f"{build}, round {rnd + 1} (seed {seed}): {wall:.2f} s wall, "
+        f"{requests / wall:,.0f} simulated requests and {events / wall:,.0f} events per "
+        f"wall second"
     )
-    print(f"engine events: {events:,}; {events / wall:,.0f} per wall second")
+    base = record["baseline"]
+    if base:
+        line += (
+            f"; without Kubernetes {base['wall_s']:.2f} s wall, "
+            f"{base['requests'] / base['wall_s']:,.0f} requests per wall second"
+        )
+    return line
+
+
+def print_model(summary: Mapping[str, Any], duration_s: float) -> float:
+    """What the fleet did (the same for every build); returns the probes run (computed)."""
+    service = summary["services"]["api"]
+    replicas, readiness = service["replicas"], service["readiness"]
+    hpa = service.get("hpa", {})
+    kinds = summary["events_by_kind"]
+    probes, how = probes_run(summary, duration_s)
+    print(
+        f"simulated requests: {summary['requests']['total']:,} "
+        f"({summary['requests']['succeeded']:,} succeeded, "
+        f"{summary['requests']['timed_out']:,} timed out); engine events {summary['events']:,}"
+    )
     print(
         f"mean latency {summary['latency_ms']['mean']:.3f} ms, utilization "
         f"{service['utilization']:.4f}"
@@ -260,47 +317,137 @@ def main(argv: list[str] | None = None) -> int:
         f"{hpa.get('last_utilization_percent')} %"
     )
     print(f"readiness transitions: {readiness['transitions']}")
-    by_kind = ", ".join(f"{kind} {count:,}" for kind, count in sorted(probe_counts.items()))
-    print(f"probes run: {probes_run:,} ({by_kind})")
-    kinds = summary["events_by_kind"]
+    print(f"probes run: {probes:,.0f} ({how})")
+    print(f"probe failures (events_by_kind probe_failed): {kinds.get('probe_failed', 0):,}")
     print(
         "events_by_kind: "
         + ", ".join(f"{kind} {count}" for kind, count in kinds.items())
         + ("" if "probe_failed" in kinds else ", probe_failed 0")
     )
-    ratio_text = ""
-    if args.baseline_seconds > 0:
-        base_rate = base_requests / base_wall
-        ratio = base_rate / req_rate
-        extra_events = events / duration / (base_events / args.baseline_seconds) - 1
+    return probes
+
+
+def same_model(records: Mapping[str, Sequence[Mapping[str, Any]]]) -> str | None:
+    """Whether every child of a round simulated the same requests and events."""
+    if len(records) < 2:
+        return None
+    rounds = zip(*records.values(), strict=True)
+    figures = [
+        {(r["summary"]["requests"]["total"], r["summary"]["events"]) for r in runs}
+        for runs in rounds
+    ]
+    if all(len(seen) == 1 for seen in figures):
+        return "compiled and pure: the same requests and events in every round"
+    return "WARNING: compiled and pure runs of the same seed differ (they should not)"
+
+
+def report(args: argparse.Namespace, records: Mapping[str, list[dict[str, Any]]]) -> None:
+    """Per build: median wall time and throughput; the pure/compiled ratio; SUMMARY."""
+    first = next(iter(records.values()))[0]["summary"]
+    print()
+    probes = print_model(first, args.duration)
+    agreement = same_model(records)
+    if agreement:
+        print(agreement)
+    walls = {b: [r["wall_s"] for r in rs] for b, rs in records.items()}
+    median_walls = {b: statistics.median(w) for b, w in walls.items()}
+    rates = {
+        b: statistics.median(r["summary"]["requests"]["total"] / r["wall_s"] for r in rs)
+        for b, rs in records.items()
+    }
+    event_rates = {
+        b: statistics.median(r["summary"]["events"] / r["wall_s"] for r in rs)
+        for b, rs in records.items()
+    }
+    ratios = builds.median_ratios(walls)
+    for build in records:
         print(
-            f"throughput (simulated requests per wall second): without Kubernetes "
-            f"{base_rate:,.0f} ({args.baseline_seconds:g} s), with {req_rate:,.0f} "
-            f"({duration:g} s); ratio without/with {ratio:.2f}x"
+            f"{build}: wall time {median_walls[build]:.2f} s (median of {args.rounds}); "
+            f"{rates[build]:,.0f} simulated requests and {event_rates[build]:,.0f} events "
+            "per wall second"
         )
-        print(
-            f"engine events per simulated second: without Kubernetes "
-            f"{base_events / args.baseline_seconds:,.0f}, with {events / duration:,.0f} "
-            f"({100 * extra_events:+.2f} %)"
-        )
-        ratio_text = (
-            f"; without Kubernetes {base_rate / 1000:.0f}k req/s ({args.baseline_seconds:g} s) "
-            f"-> ratio without/with {ratio:.2f}x, events/simulated s {100 * extra_events:+.2f} %"
-        )
+    if ratios:
+        print(f"median of the per-round wall-time ratios: {builds.ratios_text(ratios)}")
+    baseline_text = print_baseline(args, records)
+    rho = args.rate * MEAN_SERVICE_S / (PODS * WORKERS)
+    service = first["services"]["api"]
+    replicas = service["replicas"]
     print(
         f"SUMMARY: {PODS} pods x {WORKERS} workers, rho {rho:.1f}, {args.rate:,.0f} req/s, "
-        f"{args.load_balancer}, 2 probes/10 s, HPA every 15 s, {duration:g} s simulated: "
-        f"{wall:.1f} s wall, {requests / 1e6:.1f}M requests ({req_rate / 1000:.0f}k req/s), "
-        f"{events / 1e6:.1f}M events ({events / wall / 1000:.0f}k ev/s), "
-        f"{probes_run:,} probes, replicas {replicas['min']}-{replicas['max']}, "
-        f"{readiness['transitions']} readiness transitions{ratio_text}"
+        f"{args.load_balancer}, 2 probes/10 s, HPA every 15 s, {args.duration:g} s simulated, "
+        f"median of {args.rounds}: "
+        + ", ".join(
+            f"{b} {median_walls[b]:.1f} s wall ({rates[b] / 1000:.0f}k req/s)" for b in records
+        )
+        + (f" -> {builds.ratios_text(ratios)}" if ratios else "")
+        + f"; {first['requests']['total'] / 1e6:.1f}M requests, "
+        f"{first['events'] / 1e6:.1f}M events, {probes:,.0f} probes (computed), "
+        f"{first['events_by_kind'].get('probe_failed', 0)} probe failures, "
+        f"replicas {replicas['min']}-{replicas['max']}, "
+        f"{service['readiness']['transitions']} readiness transitions{baseline_text}"
     )
 
-    status = 0
-    for problem in check_fleet(summary, args.rate):
+
+def print_baseline(args: argparse.Namespace, records: Mapping[str, list[dict[str, Any]]]) -> str:
+    """Each build's throughput without and with the Kubernetes blocks, and the events
+    they add per simulated second; returns the SUMMARY's words on it."""
+    if args.baseline_seconds <= 0:
+        return ""
+    texts = []
+    extra = 0.0
+    for build, runs in records.items():
+        base_rate = statistics.median(
+            r["baseline"]["requests"] / r["baseline"]["wall_s"] for r in runs
+        )
+        rate = statistics.median(r["summary"]["requests"]["total"] / r["wall_s"] for r in runs)
+        base_events = runs[0]["baseline"]["events"] / args.baseline_seconds
+        events = runs[0]["summary"]["events"] / args.duration
+        extra = events / base_events - 1
+        print(
+            f"{build}, throughput (simulated requests per wall second): without Kubernetes "
+            f"{base_rate:,.0f} ({args.baseline_seconds:g} s), with {rate:,.0f} "
+            f"({args.duration:g} s); ratio without/with {base_rate / rate:.2f}x"
+        )
+        texts.append(f"{build} {base_rate / 1000:.0f}k req/s, ratio {base_rate / rate:.2f}x")
+    print(
+        f"engine events per simulated second: without Kubernetes {base_events:,.0f}, "
+        f"with {events:,.0f} ({100 * extra:+.2f} %)"
+    )
+    return (
+        f"; without Kubernetes ({args.baseline_seconds:g} s) {', '.join(texts)} "
+        f"(without/with), events/simulated s {100 * extra:+.2f} %"
+    )
+
+
+def parent(args: argparse.Namespace) -> int:
+    """Alternate the builds' children, check each run is the bench fleet, report."""
+    print_header(args)
+    records: dict[str, list[dict[str, Any]]] = {build: [] for build in args.builds}
+    problems: list[str] = []
+    rounds = builds.alternate(SCRIPT, args.builds, args.rounds, args.seed, child_arguments(args))
+    for rnd, seed, round_records in rounds:
+        for build, record in round_records.items():
+            records[build].append(record)
+            print(run_line(build, rnd, seed, record), flush=True)
+            problems += [
+                f"{build}, seed {seed}: {problem}"
+                for problem in check_fleet(record["summary"], args.rate)
+            ]
+    report(args, records)
+    for problem in problems:
         print(f"ERROR: not the bench fleet: {problem}", file=sys.stderr)
-        status = 1
-    return status
+    return 1 if problems else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.child:
+        return child(args)
+    try:
+        return parent(args)
+    except builds.BenchError as error:
+        print(f"ERROR: {error}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -3,8 +3,12 @@
 S1 needs tens of millions of requests per variant: one stalled query in about a million.
 This script runs the scenario's baseline with fleetsim (the file as users run it, with
 its duration and warm-up replaced by the bench's) and the same fleet written in SimPy the
-way an ordinary SimPy user would, in one process, alternating, and reports simulated
-requests per wall second for each and the ratio.
+way an ordinary SimPy user would, and reports simulated requests per wall second for
+each and the ratios. fleetsim runs with each build of its hot modules, compiled (mypyc)
+and pure Python (``FLEETSIM_PURE=1``); every run is a fresh child process
+(``bench/builds.py``), round after round in the order fleetsim compiled, fleetsim pure,
+SimPy (``--builds`` picks a subset), and the script refuses to report if a fleetsim child
+did not run the build it was asked for.
 
 **The SimPy model.** 200 leaves, each a ``simpy.Resource(capacity=8)``; Poisson arrivals
 at 40,000/s sent round robin; lognormal service times (p50 8 ms, p99 30 ms); per leaf,
@@ -16,13 +20,14 @@ timeout count as timed out. What fleetsim does beyond that (readiness probes eve
 per-second CPU accounting against the CFS limit, per-interval series, the client
 timeout as a real timer) it pays for and SimPy does not.
 
-Both report the stalled queries, so the models can be checked against each other: the
-counts must agree within 4 binomial standard deviations (they use different random
-numbers).
+Both report the stalled queries, so the models can be checked against each other: each
+fleetsim build's count must agree with SimPy's within 4 binomial standard deviations
+(they use different random numbers; the check needs SimPy in ``--builds``).
 
 Run from the repository root:
     python bench/bench_manas.py                  # 60 s measured, 2 rounds, ~5 min
     python bench/bench_manas.py --measured 600 --rounds 1   # the scenario's full 10 min
+    python bench/bench_manas.py --builds compiled,simpy      # leave pure Python out
 """
 
 from __future__ import annotations
@@ -34,18 +39,19 @@ import random
 import statistics
 import sys
 import time
-from collections.abc import Generator
-from dataclasses import dataclass
+from collections.abc import Generator, Mapping, Sequence
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
+import builds
 import simpy
 import yaml
 
 import fleetsim
-import fleetsim.simulation  # imported here so that neither timed run pays for it
 
-REPO = Path(__file__).resolve().parent.parent
+SCRIPT = Path(__file__).resolve()
+REPO = SCRIPT.parent.parent
 SCENARIO = REPO / "scenarios" / "manas-pagetable-scan.yaml"
 LEAVES = 200
 WORKERS = 8
@@ -66,6 +72,11 @@ class RunResult:
     stalled: int
     timed_out: int
 
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any]) -> RunResult:
+        """The run a child's JSON line describes."""
+        return cls(**{field.name: record[field.name] for field in fields(cls)})
+
 
 def fleetsim_scenario(measured_s: float, warmup_s: float) -> dict[str, Any]:
     document: dict[str, Any] = yaml.safe_load(SCENARIO.read_text(encoding="utf-8"))
@@ -74,16 +85,18 @@ def fleetsim_scenario(measured_s: float, warmup_s: float) -> dict[str, Any]:
     return document
 
 
-def run_fleetsim(document: dict[str, Any], seed: int) -> RunResult:
+def run_fleetsim(document: dict[str, Any], seed: int) -> tuple[RunResult, dict[str, Any]]:
+    """Run the baseline; returns its figures and the summary."""
     start = time.perf_counter()
     summary = fleetsim.run(copy.deepcopy(document), seed=seed).summary
     wall = time.perf_counter() - start
-    return RunResult(
+    run = RunResult(
         wall,
         int(summary["requests"]["total"]),
         int(summary["services"]["leaf"]["stalls"]["mmap_lock"]["count"]),
         int(summary["requests"]["timed_out"]),
     )
+    return run, summary
 
 
 def run_simpy(seed: int, measured_s: float, warmup_s: float) -> RunResult:
@@ -138,56 +151,120 @@ def run_simpy(seed: int, measured_s: float, warmup_s: float) -> RunResult:
     return RunResult(wall, counts["requests"], counts["stalled"], counts["timed_out"])
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--measured", type=float, default=60.0, help="measured seconds")
     parser.add_argument("--warmup", type=float, default=30.0, help="warm-up seconds")
-    parser.add_argument("--rounds", type=int, default=2, help="rounds of each simulator")
+    parser.add_argument("--rounds", type=int, default=2, help="rounds of each build")
     parser.add_argument("--seed", type=int, default=11, help="seed of the first round")
+    builds.add_options(parser)
     args = parser.parse_args(argv)
+    if args.rounds < 1:
+        parser.error("--rounds must be >= 1")
+    return args
+
+
+def child(args: argparse.Namespace) -> int:
+    """One run of the build ``--child`` names, printed as the JSON line the parent reads."""
+    if args.child == builds.SIMPY:
+        run = run_simpy(args.seed, args.measured, args.warmup)
+        builds.emit(args.child, args.seed, asdict(run))
+        return 0
     document = fleetsim_scenario(args.measured, args.warmup)
-    total_s = args.measured + args.warmup
-    ours: list[RunResult] = []
-    theirs: list[RunResult] = []
-    for round_number in range(args.rounds):
-        seed = args.seed + round_number
-        ours.append(run_fleetsim(document, seed))
-        theirs.append(run_simpy(seed, args.measured, args.warmup))
+    builds.prime(document, args.seed)
+    run, summary = run_fleetsim(document, args.seed)
+    builds.emit(
+        args.child, args.seed, {**asdict(run), "summary": builds.summary_figures(summary, ())}
+    )
+    return 0
+
+
+def stall_problems(stalled: Mapping[str, int]) -> list[str]:
+    """Each fleetsim build's stalled queries against SimPy's, within 4 sd."""
+    if builds.SIMPY not in stalled:
+        return []
+    theirs = stalled[builds.SIMPY]
+    problems = []
+    for build in builds.FLEETSIM_BUILDS:
+        if build not in stalled:
+            continue
+        tolerance = 4 * math.sqrt(max(stalled[build] + theirs, 1))
+        if abs(stalled[build] - theirs) > tolerance:
+            problems.append(
+                f"fleetsim {build} and SimPy disagree on the stalled queries beyond 4 sd "
+                f"({stalled[build]} against {theirs})"
+            )
+    return problems
+
+
+def report(args: argparse.Namespace, runs: Mapping[str, Sequence[RunResult]]) -> int:
+    """Rates, ratios, stalled queries and the SUMMARY line; 1 if the models disagree."""
+    scale = (args.measured + args.warmup) / args.measured
+    walls = {b: statistics.median(r.wall_s for r in rs) for b, rs in runs.items()}
+    rates = {
+        b: statistics.fmean(r.requests for r in rs) * scale / walls[b] for b, rs in runs.items()
+    }
+    ratios = builds.median_ratios({b: [r.wall_s for r in rs] for b, rs in runs.items()})
+    stalled = {b: sum(r.stalled for r in rs) for b, rs in runs.items()}
+    for build, rate in rates.items():
         print(
-            f"round {round_number + 1}: fleetsim {ours[-1].wall_s:.1f} s "
-            f"({ours[-1].stalled} stalled, {ours[-1].timed_out} timed out), "
-            f"SimPy {theirs[-1].wall_s:.1f} s ({theirs[-1].stalled} stalled, "
-            f"{theirs[-1].timed_out} timed out), ratio {theirs[-1].wall_s / ours[-1].wall_s:.2f}",
-            flush=True,
+            f"{builds.NAMES[build]}: {rate:,.0f} simulated requests per wall second "
+            f"(median {walls[build]:.1f} s)"
         )
-    ours_wall = statistics.median(r.wall_s for r in ours)
-    theirs_wall = statistics.median(r.wall_s for r in theirs)
-    scale = total_s / args.measured
-    ours_rate = statistics.fmean(r.requests for r in ours) * scale / ours_wall
-    theirs_rate = statistics.fmean(r.requests for r in theirs) * scale / theirs_wall
-    requests = sum(r.requests for r in ours)
+    if ratios:
+        print(f"median of the per-round wall-time ratios: {builds.ratios_text(ratios)}")
+    requests = sum(r.requests for r in next(iter(runs.values())))
     expected = requests * FAULT_PROBABILITY * WALK_S / (INTERVAL_S + 2 * WALK_S)
-    stalled_ours = sum(r.stalled for r in ours)
-    stalled_theirs = sum(r.stalled for r in theirs)
-    for name, rate, wall in (
-        ("fleetsim", ours_rate, ours_wall),
-        ("SimPy", theirs_rate, theirs_wall),
-    ):
-        print(f"{name}: {rate:,.0f} simulated requests per wall second (median {wall:.1f} s)")
     print(
-        f"stalled queries: fleetsim {stalled_ours}, SimPy {stalled_theirs}, "
-        f"closed form ~{expected:.1f} (p x W / (interval + 2W))"
+        "stalled queries: "
+        + ", ".join(f"{builds.NAMES[b]} {count}" for b, count in stalled.items())
+        + f", closed form ~{expected:.1f} (p x W / (interval + 2W))"
     )
     print(
         f"SUMMARY: S1 baseline {args.measured:g}+{args.warmup:g} s x {args.rounds}: "
-        f"fleetsim {ours_rate:,.0f} req/s wall, SimPy {theirs_rate:,.0f} req/s wall, "
-        f"ratio {theirs_wall / ours_wall:.2f}x"
+        + ", ".join(
+            f"{builds.NAMES[b]} {walls[b]:.1f} s ({rates[b]:,.0f} req/s wall)" for b in runs
+        )
+        + (f" -> {builds.ratios_text(ratios)}" if ratios else "")
     )
-    tolerance = 4 * math.sqrt(max(stalled_ours + stalled_theirs, 1))
-    if abs(stalled_ours - stalled_theirs) > tolerance:
-        print("the two models disagree on the stalled queries beyond 4 sd", file=sys.stderr)
+    problems = stall_problems(stalled)
+    for problem in problems:
+        print(f"ERROR: {problem}", file=sys.stderr)
+    return 1 if problems else 0
+
+
+def parent(args: argparse.Namespace) -> int:
+    """Alternate the builds' children round after round, then report."""
+    print(f"builds, each run in a fresh process: {builds.preflight(args.builds)}")
+    runs: dict[str, list[RunResult]] = {build: [] for build in args.builds}
+    arguments = ["--measured", repr(args.measured), "--warmup", repr(args.warmup)]
+    rounds = builds.alternate(SCRIPT, args.builds, args.rounds, args.seed, lambda b, s: arguments)
+    for rnd, seed, records in rounds:
+        for build, record in records.items():
+            runs[build].append(RunResult.from_record(record))
+        this_round = {build: rs[-1] for build, rs in runs.items()}
+        ratios = builds.median_ratios({b: [r.wall_s] for b, r in this_round.items()})
+        print(
+            f"round {rnd + 1} (seed {seed}): "
+            + ", ".join(
+                f"{builds.NAMES[b]} {r.wall_s:.1f} s ({r.stalled} stalled, {r.timed_out} timed out)"
+                for b, r in this_round.items()
+            )
+            + (f", {builds.ratios_text(ratios)}" if ratios else ""),
+            flush=True,
+        )
+    return report(args, runs)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.child:
+        return child(args)
+    try:
+        return parent(args)
+    except builds.BenchError as error:
+        print(f"ERROR: {error}", file=sys.stderr)
         return 1
-    return 0
 
 
 if __name__ == "__main__":

@@ -10,13 +10,20 @@ The SimPy model is written the way an ordinary SimPy user writes it: a source pr
 spawns one process per request, each pod a ``simpy.Resource(capacity=4)``, and the
 latencies of requests finishing after the warm-up appended to a list.
 
-The two simulators alternate in one process (``--rounds`` rounds each); wall time is
-``time.perf_counter``. The script prints per-round wall times, the median ratio
-SimPy/fleetsim, simulated requests per wall second, both mean latencies, and a one-line
-summary; it exits 1 if the mean latencies differ by more than 5 % (or if the fleetsim
-scenario is not the fleet described above).
+Three builds are timed, each run in a fresh child process (``bench/builds.py``), round
+after round in this order: fleetsim compiled (the mypyc build of the hot modules),
+fleetsim pure (the same modules as Python, ``FLEETSIM_PURE=1``), SimPy; ``--builds``
+picks a subset. Wall time is ``time.perf_counter`` around the run in the child (for
+fleetsim: scenario loading, simulation and summary, after a short untimed run that keeps
+the imports out). The script refuses to report (exit 1) if a fleetsim child did not run
+the build it was asked for. It prints per-round wall times and ratios, the medians of the
+per-round ratios pure/compiled, SimPy/compiled and SimPy/pure, simulated requests per wall
+second, the mean latencies, and a one-line summary; it exits 1 if a fleetsim build's mean
+latency differs from SimPy's (from the M/M/4 value when SimPy is not run) by more than
+5 %, or if the fleetsim scenario is not the fleet described above.
 
-Run from the repository root:  ``python bench/bench_simpy.py [--rounds 3]``
+Run from the repository root:
+    python bench/bench_simpy.py [--rounds 3] [--builds compiled,simpy]
 """
 
 from __future__ import annotations
@@ -27,17 +34,19 @@ import random
 import statistics
 import sys
 import time
-from collections.abc import Generator
-from dataclasses import dataclass
+from collections.abc import Callable, Generator, Mapping, Sequence
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
+import builds
 import simpy
 import yaml
 
 import fleetsim
 
-REPO = Path(__file__).resolve().parent.parent
+SCRIPT = Path(__file__).resolve()
+REPO = SCRIPT.parent.parent
 sys.path.insert(0, str(REPO))
 from tests.queueing import mmc_mean_sojourn  # noqa: E402
 
@@ -48,6 +57,16 @@ RATE_PER_S = 17_920.0
 MEASURED_S = 60.0
 WARMUP_S = 10.0
 MAX_MEAN_DISAGREEMENT = 0.05
+SUMMARY_KEYS = (
+    "services",
+    "throughput_rps",
+    "simulated_seconds",
+    "requests",
+    "retries",
+    "events",
+    "latency_ms",
+)
+"""What a fleetsim child passes on of its summary: what the fleet and mesh checks read."""
 
 EQUIVALENT_SCENARIO: dict[str, Any] = {
     "apiVersion": "fleetsim/v1",
@@ -75,11 +94,20 @@ EQUIVALENT_SCENARIO: dict[str, Any] = {
 
 @dataclass(frozen=True)
 class RunResult:
-    """One simulator run: wall seconds, requests counted in the measured window, mean latency."""
+    """One simulator run: wall and CPU seconds, requests counted in the measured window,
+    mean latency, and (fleetsim only) the engine's events over the whole run."""
 
     wall_s: float
+    cpu_s: float  # the process's CPU time (time.process_time) over the run
     measured_requests: int
     mean_latency_ms: float
+    events: int | None = None
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any]) -> RunResult:
+        """The run a child's JSON line describes."""
+        values: dict[str, Any] = {field.name: record.get(field.name) for field in fields(cls)}
+        return cls(**values)
 
 
 def fleetsim_scenario(
@@ -114,20 +142,22 @@ def fleetsim_scenario(
 
 def run_fleetsim(scenario: dict[str, Any], seed: int) -> tuple[RunResult, dict[str, Any]]:
     """Run the baseline of ``scenario`` with fleetsim; returns timings and the summary."""
-    start = time.perf_counter()
-    result = fleetsim.run(copy.deepcopy(scenario), variant=None, seed=seed)
-    wall = time.perf_counter() - start
+    document = copy.deepcopy(scenario)
+    result, wall, cpu = builds.timed(lambda: fleetsim.run(document, variant=None, seed=seed))
     summary: dict[str, Any] = result.summary
-    return (
-        RunResult(
-            wall, int(summary["requests"]["succeeded"]), float(summary["latency_ms"]["mean"])
-        ),
-        summary,
+    run = RunResult(
+        wall,
+        cpu,
+        int(summary["requests"]["succeeded"]),
+        float(summary["latency_ms"]["mean"]),
+        int(summary["events"]),
     )
+    return run, summary
 
 
 def run_simpy(seed: int, measured_s: float, warmup_s: float) -> RunResult:
     """The same fleet as an ordinary SimPy user would write it."""
+    cpu = time.process_time()
     start = time.perf_counter()
     rng = random.Random(seed)
     env = simpy.Environment()
@@ -150,7 +180,8 @@ def run_simpy(seed: int, measured_s: float, warmup_s: float) -> RunResult:
     env.process(source(env))
     env.run(until=warmup_s + measured_s)
     wall = time.perf_counter() - start
-    return RunResult(wall, len(latencies), 1000.0 * statistics.fmean(latencies))
+    cpu = time.process_time() - cpu
+    return RunResult(wall, cpu, len(latencies), 1000.0 * statistics.fmean(latencies))
 
 
 def check_fleet(summary: dict[str, Any], measured_s: float) -> list[str]:
@@ -176,9 +207,9 @@ def check_fleet(summary: dict[str, Any], measured_s: float) -> list[str]:
     return problems
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=3, help="rounds of each simulator")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of each build")
     parser.add_argument("--measured", type=float, default=MEASURED_S, help="measured seconds")
     parser.add_argument("--warmup", type=float, default=WARMUP_S, help="warm-up seconds")
     parser.add_argument("--seed", type=int, default=7, help="seed of the first round")
@@ -188,89 +219,186 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="keep the scenario's client timeout and retries (fleetsim then does more work)",
     )
+    builds.add_options(parser)
     args = parser.parse_args(argv)
     if args.rounds < 1:
         parser.error("--rounds must be >= 1")
+    return args
 
-    scenario, source = fleetsim_scenario(
-        args.scenario, args.measured, args.warmup, args.with_timers
+
+def child(args: argparse.Namespace) -> int:
+    """One run of the build ``--child`` names, printed as the JSON line the parent reads."""
+    if args.child == builds.SIMPY:
+        run = run_simpy(args.seed, args.measured, args.warmup)
+        builds.emit(args.child, args.seed, asdict(run))
+        return 0
+    scenario, _ = fleetsim_scenario(args.scenario, args.measured, args.warmup, args.with_timers)
+    builds.prime(scenario, args.seed)
+    run, summary = run_fleetsim(scenario, args.seed)
+    figures = builds.summary_figures(summary, SUMMARY_KEYS)
+    builds.emit(args.child, args.seed, {**asdict(run), "summary": figures})
+    return 0
+
+
+def child_arguments(args: argparse.Namespace) -> Callable[[str, int], list[str]]:
+    """The options a child needs besides its build and seed."""
+    common = ["--measured", repr(args.measured), "--warmup", repr(args.warmup)]
+    common += ["--scenario", str(args.scenario)]
+    if args.with_timers:
+        common.append("--with-timers")
+    return lambda build, seed: common
+
+
+def requests_per_wall_s(runs: Sequence[RunResult], measured_s: float, warmup_s: float) -> float:
+    """Requests simulated over warm-up + measured time, estimated from the measured
+    window's count the same way for every build, per wall second (median over rounds)."""
+    scale = (measured_s + warmup_s) / measured_s
+    return float(statistics.median(r.measured_requests * scale / r.wall_s for r in runs))
+
+
+def same_model(runs: Mapping[str, Sequence[RunResult]]) -> str | None:
+    """Whether the compiled and pure runs of each seed agree (None: not both ran)."""
+    if not (runs.get(builds.COMPILED) and runs.get(builds.PURE)):
+        return None
+    pairs = zip(runs[builds.COMPILED], runs[builds.PURE], strict=True)
+    if all(
+        (c.mean_latency_ms, c.events, c.measured_requests)
+        == (p.mean_latency_ms, p.events, p.measured_requests)
+        for c, p in pairs
+    ):
+        return "compiled and pure: the same mean latency, requests and events in every round"
+    return "WARNING: compiled and pure runs of the same seed differ (they should not)"
+
+
+def latency_disagreements(
+    means: Mapping[str, float], theory_ms: float
+) -> tuple[str, float, dict[str, float]]:
+    """Each fleetsim build's mean latency against SimPy's (the M/M/4 value when SimPy did
+    not run): what it was compared with, that mean, and the relative differences."""
+    if builds.SIMPY in means:
+        against, reference = "SimPy", means[builds.SIMPY]
+    else:
+        against, reference = f"the M/M/{WORKERS} value", theory_ms
+    differences = {
+        build: abs(means[build] - reference) / reference
+        for build in builds.FLEETSIM_BUILDS
+        if build in means
+    }
+    return against, reference, differences
+
+
+def latency_problems(means: Mapping[str, float], theory_ms: float) -> list[str]:
+    """The fleetsim builds whose mean latency is off by more than 5 % (empty: fine)."""
+    against, reference, differences = latency_disagreements(means, theory_ms)
+    return [
+        f"mean latency of fleetsim {build} ({means[build]:.3f} ms) and {against} "
+        f"({reference:.3f} ms) differ by {100 * difference:.2f} % "
+        f"(> {100 * MAX_MEAN_DISAGREEMENT:.0f} %)"
+        for build, difference in differences.items()
+        if difference > MAX_MEAN_DISAGREEMENT
+    ]
+
+
+def report(args: argparse.Namespace, runs: Mapping[str, list[RunResult]], theory_ms: float) -> int:
+    """Print the medians and the SUMMARY line; returns 1 if the latencies disagree."""
+    walls = {build: statistics.median(r.wall_s for r in rs) for build, rs in runs.items()}
+    cpus = {build: statistics.median(r.cpu_s for r in rs) for build, rs in runs.items()}
+    rates = {b: requests_per_wall_s(rs, args.measured, args.warmup) for b, rs in runs.items()}
+    means = {build: statistics.fmean(r.mean_latency_ms for r in rs) for build, rs in runs.items()}
+    ratios = builds.median_ratios({b: [r.wall_s for r in rs] for b, rs in runs.items()})
+    against, _, differences = latency_disagreements(means, theory_ms)
+    compared = ", ".join(f"{b} by {100 * d:.2f} %" for b, d in differences.items())
+
+    print()
+    print(f"median wall time: {builds.walls_text(walls)}")
+    print(f"median CPU time: {builds.walls_text(cpus)}")
+    if ratios:
+        print(f"median of the per-round wall-time ratios: {builds.ratios_text(ratios)}")
+    print(
+        "simulated requests per wall second: "
+        + ", ".join(f"{builds.NAMES[b]} {rate:,.0f}" for b, rate in rates.items())
     )
+    print(
+        "mean latency: "
+        + ", ".join(f"{builds.NAMES[b]} {mean:.3f} ms" for b, mean in means.items())
+        + f" (theory {theory_ms:.3f} ms"
+        + (f"; fleetsim differs from {against}: {compared})" if compared else ")")
+    )
+    agreement = same_model(runs)
+    if agreement:
+        print(agreement)
+    timers = ", timers armed" if args.with_timers else ""
+    print(
+        f"SUMMARY: {PODS} pods x {WORKERS} workers, rho 0.7, {args.measured:g}+{args.warmup:g} s "
+        f"simulated{timers}, median of {args.rounds}: "
+        + ", ".join(
+            f"{builds.NAMES[b]} {walls[b]:.1f} s ({rates[b] / 1000:.0f}k req/s)" for b in runs
+        )
+        + (f" -> {builds.ratios_text(ratios, 1)}" if ratios else "")
+        + "; mean latency "
+        + " / ".join(f"{means[b]:.2f}" for b in runs)
+        + f" ms (M/M/{WORKERS} {theory_ms:.2f} ms)"
+    )
+    problems = latency_problems(means, theory_ms)
+    for problem in problems:
+        print(f"ERROR: {problem}", file=sys.stderr)
+    return 1 if problems else 0
+
+
+def parent(args: argparse.Namespace) -> int:
+    """Alternate the builds' children round after round, check them, report."""
+    _, source = fleetsim_scenario(args.scenario, args.measured, args.warmup, args.with_timers)
     lam_pod, mu = RATE_PER_S / PODS, 1.0 / MEAN_SERVICE_S
     theory_ms = 1000.0 * mmc_mean_sojourn(lam_pod, mu, WORKERS)
-    total_s = args.measured + args.warmup
     print(
         f"fleet: {PODS} pods x {WORKERS} workers, exponential {MEAN_SERVICE_S * 1e3:g} ms, "
         f"Poisson {RATE_PER_S:.0f}/s (rho = {lam_pod / (WORKERS * mu):.2f}), RANDOM; "
         f"{args.measured:g} s measured + {args.warmup:g} s warm-up"
     )
-    print(f"fleetsim scenario: {source} (baseline); SimPy {simpy.__version__}")
+    print(f"fleetsim scenario: {source} (baseline)")
+    print(f"builds, each run in a fresh process: {builds.preflight(args.builds)}")
     print(f"M/M/{WORKERS} theory (Erlang C): mean latency {theory_ms:.3f} ms")
     print()
 
-    fs_runs: list[RunResult] = []
-    sp_runs: list[RunResult] = []
+    runs: dict[str, list[RunResult]] = {build: [] for build in args.builds}
     problems: list[str] = []
-    for rnd in range(args.rounds):
-        seed = args.seed + rnd
-        fs, summary = run_fleetsim(scenario, seed)
-        if rnd == 0:
-            problems = check_fleet(summary, args.measured)
-        sp = run_simpy(seed, args.measured, args.warmup)
-        fs_runs.append(fs)
-        sp_runs.append(sp)
+    rounds = builds.alternate(SCRIPT, args.builds, args.rounds, args.seed, child_arguments(args))
+    for rnd, seed, records in rounds:
+        for build, record in records.items():
+            runs[build].append(RunResult.from_record(record))
+            if build in builds.FLEETSIM_BUILDS:
+                problems += [
+                    f"fleetsim {build}, seed {seed}: {problem}"
+                    for problem in check_fleet(record["summary"], args.measured)
+                ]
+        this_round = {build: rs[-1] for build, rs in runs.items()}
+        ratios = builds.median_ratios({b: [r.wall_s] for b, r in this_round.items()})
         print(
             f"round {rnd + 1}/{args.rounds} (seed {seed}): "
-            f"fleetsim {fs.wall_s:7.2f} s  mean {fs.mean_latency_ms:.3f} ms | "
-            f"SimPy {sp.wall_s:7.2f} s  mean {sp.mean_latency_ms:.3f} ms | "
-            f"ratio {sp.wall_s / fs.wall_s:.2f}x",
+            + " | ".join(
+                f"{builds.NAMES[b]} {r.wall_s:7.2f} s  mean {r.mean_latency_ms:.3f} ms"
+                for b, r in this_round.items()
+            )
+            + (f" | {builds.ratios_text(ratios)}" if ratios else ""),
             flush=True,
         )
 
-    def per_wall_s(runs: list[RunResult]) -> float:
-        # Requests simulated over warm-up + measured time, estimated from the measured
-        # window's count the same way for both, per wall second (median over rounds).
-        return float(
-            statistics.median(
-                r.measured_requests * total_s / args.measured / r.wall_s for r in runs
-            )
-        )
-
-    ratio = statistics.median(s.wall_s / f.wall_s for s, f in zip(sp_runs, fs_runs, strict=True))
-    fs_wall = statistics.median(r.wall_s for r in fs_runs)
-    sp_wall = statistics.median(r.wall_s for r in sp_runs)
-    fs_rate, sp_rate = per_wall_s(fs_runs), per_wall_s(sp_runs)
-    fs_mean = statistics.fmean(r.mean_latency_ms for r in fs_runs)
-    sp_mean = statistics.fmean(r.mean_latency_ms for r in sp_runs)
-    disagreement = abs(fs_mean - sp_mean) / sp_mean
-
-    print()
-    print(f"median wall time: fleetsim {fs_wall:.2f} s, SimPy {sp_wall:.2f} s")
-    print(f"median ratio SimPy/fleetsim: {ratio:.2f}x")
-    print(f"simulated requests per wall second: fleetsim {fs_rate:,.0f}, SimPy {sp_rate:,.0f}")
-    print(
-        f"mean latency: fleetsim {fs_mean:.3f} ms, SimPy {sp_mean:.3f} ms "
-        f"(differ by {100 * disagreement:.2f} %; theory {theory_ms:.3f} ms)"
-    )
-    print(
-        f"SUMMARY: {PODS} pods x {WORKERS} workers, rho 0.7, {args.measured:g}+{args.warmup:g} s "
-        f"simulated, median of {args.rounds}: fleetsim {fs_wall:.1f} s "
-        f"({fs_rate / 1000:.0f}k req/s), SimPy {sp_wall:.1f} s ({sp_rate / 1000:.0f}k req/s) "
-        f"-> SimPy/fleetsim {ratio:.1f}x; mean latency {fs_mean:.2f} vs {sp_mean:.2f} ms "
-        f"(M/M/4 {theory_ms:.2f} ms)"
-    )
-
-    status = 0
+    status = report(args, runs, theory_ms)
     for problem in problems:
         print(f"ERROR: fleetsim did not simulate the bench fleet: {problem}", file=sys.stderr)
         status = 1
-    if disagreement > MAX_MEAN_DISAGREEMENT:
-        print(
-            f"ERROR: mean latencies differ by {100 * disagreement:.2f} % "
-            f"(> {100 * MAX_MEAN_DISAGREEMENT:.0f} %)",
-            file=sys.stderr,
-        )
-        status = 1
     return status
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.child:
+        return child(args)
+    try:
+        return parent(args)
+    except builds.BenchError as error:
+        print(f"ERROR: {error}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

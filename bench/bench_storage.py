@@ -3,8 +3,12 @@
 This script runs the scenario with fleetsim (the file as users run it, with the
 balancer off and regions too large to split, so that the assignment stays put and both
 simulators model the same thing) and the same cluster written in SimPy the way an
-ordinary SimPy user would, in one process, alternating, and reports simulated requests
-per wall second for each and the ratio.
+ordinary SimPy user would, and reports simulated requests per wall second for each and
+the ratios. fleetsim runs with each build of its hot modules, compiled (mypyc) and pure
+Python (``FLEETSIM_PURE=1``); every run is a fresh child process (``bench/builds.py``),
+round after round in the order fleetsim compiled, fleetsim pure, SimPy (``--builds``
+picks a subset), and the script refuses to report if a fleetsim child did not run the
+build it was asked for.
 
 **The SimPy model.** 10 region servers, each a ``simpy.Resource(capacity=8)``; table
 ``pins`` pre-split into 25 regions of equal key ranges, assigned round robin (so servers
@@ -17,12 +21,12 @@ that (the client's region cache and retry machinery, per-try and client timeouts
 real timers, per-interval series, the master's ZooKeeper watch) it pays for and SimPy
 does not.
 
-Both report each server's share of the ``pins`` reads; the shares must agree with each
-other and with the closed form (regions held / 25) within 4 binomial standard
-deviations.
+Every build reports each server's share of the ``pins`` reads; the shares must agree
+with the closed form (regions held / 25) within 4 binomial standard deviations.
 
 Run from the repository root:
     python bench/bench_storage.py              # 60 s measured, 2 rounds, ~3 min
+    python bench/bench_storage.py --builds compiled,simpy   # leave pure Python out
 """
 
 from __future__ import annotations
@@ -35,18 +39,19 @@ import random
 import statistics
 import sys
 import time
-from collections.abc import Generator
-from dataclasses import dataclass
+from collections.abc import Generator, Mapping, Sequence
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
+import builds
 import simpy
 import yaml
 
 import fleetsim
-import fleetsim.simulation  # imported here so that neither timed run pays for it
 
-REPO = Path(__file__).resolve().parent.parent
+SCRIPT = Path(__file__).resolve()
+REPO = SCRIPT.parent.parent
 SCENARIO = REPO / "scenarios" / "hbase-region-imbalance.yaml"
 SERVERS = 10
 WORKERS = 8
@@ -64,6 +69,11 @@ class RunResult:
     requests: int  # in the measured window, all traffic
     pins_shares: list[float]  # per server, by server index
 
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any]) -> RunResult:
+        """The run a child's JSON line describes."""
+        return cls(**{field.name: record[field.name] for field in fields(cls)})
+
 
 def fleetsim_scenario(measured_s: float, warmup_s: float) -> dict[str, Any]:
     document: dict[str, Any] = yaml.safe_load(SCENARIO.read_text(encoding="utf-8"))
@@ -75,13 +85,14 @@ def fleetsim_scenario(measured_s: float, warmup_s: float) -> dict[str, Any]:
     return document
 
 
-def run_fleetsim(document: dict[str, Any], seed: int) -> RunResult:
+def run_fleetsim(document: dict[str, Any], seed: int) -> tuple[RunResult, dict[str, Any]]:
+    """Run the scenario; returns its figures and the summary."""
     start = time.perf_counter()
     summary = fleetsim.run(copy.deepcopy(document), seed=seed).summary
     wall = time.perf_counter() - start
     servers = summary["storage"]["tables"]["pins"]["servers"]
     shares = [server["share"] for server in servers.values()]
-    return RunResult(wall, int(summary["requests"]["total"]), shares)
+    return RunResult(wall, int(summary["requests"]["total"]), shares), summary
 
 
 def run_simpy(seed: int, measured_s: float, warmup_s: float) -> RunResult:
@@ -133,55 +144,110 @@ def run_simpy(seed: int, measured_s: float, warmup_s: float) -> RunResult:
     return RunResult(wall, counts["requests"], shares)
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--measured", type=float, default=60.0, help="measured seconds")
     parser.add_argument("--warmup", type=float, default=10.0, help="warm-up seconds")
-    parser.add_argument("--rounds", type=int, default=2, help="rounds of each simulator")
+    parser.add_argument("--rounds", type=int, default=2, help="rounds of each build")
     parser.add_argument("--seed", type=int, default=7, help="seed of the first round")
+    builds.add_options(parser)
     args = parser.parse_args(argv)
+    if args.rounds < 1:
+        parser.error("--rounds must be >= 1")
+    return args
+
+
+def child(args: argparse.Namespace) -> int:
+    """One run of the build ``--child`` names, printed as the JSON line the parent reads."""
+    if args.child == builds.SIMPY:
+        run = run_simpy(args.seed, args.measured, args.warmup)
+        builds.emit(args.child, args.seed, asdict(run))
+        return 0
     document = fleetsim_scenario(args.measured, args.warmup)
-    ours: list[RunResult] = []
-    theirs: list[RunResult] = []
-    for round_number in range(args.rounds):
-        seed = args.seed + round_number
-        ours.append(run_fleetsim(document, seed))
-        theirs.append(run_simpy(seed, args.measured, args.warmup))
-        print(
-            f"round {round_number + 1}: fleetsim {ours[-1].wall_s:.1f} s, SimPy "
-            f"{theirs[-1].wall_s:.1f} s, ratio {theirs[-1].wall_s / ours[-1].wall_s:.2f}",
-            flush=True,
-        )
-    ours_wall = statistics.median(r.wall_s for r in ours)
-    theirs_wall = statistics.median(r.wall_s for r in theirs)
+    builds.prime(document, args.seed)
+    run, summary = run_fleetsim(document, args.seed)
+    figures = builds.summary_figures(summary, ())  # the build the run recorded
+    builds.emit(args.child, args.seed, {**asdict(run), "summary": figures})
+    return 0
+
+
+def shares_agree(run: RunResult, measured_s: float) -> bool:
+    """Whether each server's share of the pins reads is within 4 sd of regions / 25."""
+    reads = READS_PER_S * measured_s
+    expected = sorted([2 / 25] * 5 + [3 / 25] * 5)
+    return all(
+        abs(share - exact) <= 4 * math.sqrt(exact * (1 - exact) / reads)
+        for share, exact in zip(sorted(run.pins_shares), expected, strict=True)
+    )
+
+
+def report(args: argparse.Namespace, runs: Mapping[str, Sequence[RunResult]]) -> int:
+    """Rates, ratios, the first round's shares and the SUMMARY line; 1 if a share is off."""
     scale = (args.measured + args.warmup) / args.measured
-    ours_rate = statistics.fmean(r.requests for r in ours) * scale / ours_wall
-    theirs_rate = statistics.fmean(r.requests for r in theirs) * scale / theirs_wall
-    for name, rate, wall in (
-        ("fleetsim", ours_rate, ours_wall),
-        ("SimPy", theirs_rate, theirs_wall),
-    ):
-        print(f"{name}: {rate:,.0f} simulated requests per wall second (median {wall:.1f} s)")
-    reads = READS_PER_S * args.measured
-    agree = True
-    for label, run in (("fleetsim", ours[0]), ("SimPy", theirs[0])):
-        shares = sorted(run.pins_shares)
-        print(f"{label} pins shares: " + ", ".join(f"{share:.4f}" for share in shares))
-        expected = sorted([2 / 25] * 5 + [3 / 25] * 5)
-        for share, exact in zip(shares, expected, strict=True):
-            if abs(share - exact) > 4 * math.sqrt(exact * (1 - exact) / reads):
-                agree = False
+    walls = {b: statistics.median(r.wall_s for r in rs) for b, rs in runs.items()}
+    rates = {
+        b: statistics.fmean(r.requests for r in rs) * scale / walls[b] for b, rs in runs.items()
+    }
+    ratios = builds.median_ratios({b: [r.wall_s for r in rs] for b, rs in runs.items()})
+    for build, rate in rates.items():
+        print(
+            f"{builds.NAMES[build]}: {rate:,.0f} simulated requests per wall second "
+            f"(median {walls[build]:.1f} s)"
+        )
+    if ratios:
+        print(f"median of the per-round wall-time ratios: {builds.ratios_text(ratios)}")
+    off = []
+    for build, build_runs in runs.items():
+        shares = sorted(build_runs[0].pins_shares)
+        print(f"{builds.NAMES[build]} pins shares: " + ", ".join(f"{s:.4f}" for s in shares))
+        if not shares_agree(build_runs[0], args.measured):
+            off.append(builds.NAMES[build])
     print(
         f"SUMMARY: S2 {args.measured:g}+{args.warmup:g} s x {args.rounds}: "
-        f"fleetsim {ours_rate:,.0f} req/s wall, SimPy {theirs_rate:,.0f} req/s wall, "
-        f"ratio {theirs_wall / ours_wall:.2f}x"
+        + ", ".join(
+            f"{builds.NAMES[b]} {walls[b]:.1f} s ({rates[b]:,.0f} req/s wall)" for b in runs
+        )
+        + (f" -> {builds.ratios_text(ratios)}" if ratios else "")
     )
-    if not agree:
+    if off:
         print(
-            "a server's share of the pins reads is off the closed form beyond 4 sd", file=sys.stderr
+            f"ERROR: a server's share of the pins reads is off the closed form beyond 4 sd "
+            f"({', '.join(off)})",
+            file=sys.stderr,
         )
         return 1
     return 0
+
+
+def parent(args: argparse.Namespace) -> int:
+    """Alternate the builds' children round after round, then report."""
+    print(f"builds, each run in a fresh process: {builds.preflight(args.builds)}")
+    runs: dict[str, list[RunResult]] = {build: [] for build in args.builds}
+    arguments = ["--measured", repr(args.measured), "--warmup", repr(args.warmup)]
+    rounds = builds.alternate(SCRIPT, args.builds, args.rounds, args.seed, lambda b, s: arguments)
+    for rnd, seed, records in rounds:
+        for build, record in records.items():
+            runs[build].append(RunResult.from_record(record))
+        this_round = {build: rs[-1] for build, rs in runs.items()}
+        ratios = builds.median_ratios({b: [r.wall_s] for b, r in this_round.items()})
+        print(
+            f"round {rnd + 1} (seed {seed}): "
+            + ", ".join(f"{builds.NAMES[b]} {r.wall_s:.1f} s" for b, r in this_round.items())
+            + (f", {builds.ratios_text(ratios)}" if ratios else ""),
+            flush=True,
+        )
+    return report(args, runs)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.child:
+        return child(args)
+    try:
+        return parent(args)
+    except builds.BenchError as error:
+        print(f"ERROR: {error}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":
