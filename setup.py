@@ -59,30 +59,24 @@ class BuildExtOrPure(build_ext):
             return
         self.record_sources()
 
-    def build_extension(self, ext: object) -> None:
-        super().build_extension(ext)  # type: ignore[arg-type]
-
     def record_sources(self) -> None:
         digests = {
             module: hashlib.sha256(source_file(module).read_bytes()).hexdigest()
             for module in hot_modules()
         }
-        target = Path(self.get_ext_fullpath("fleetsim.compiled")).parent / "compiled_sources.json"
+        target = self.sources_path()
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(json.dumps(digests, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-        if not self.inplace:
-            return
-        say(f"compiled {len(digests)} modules in place")
+        say(f"compiled {len(digests)} modules")
+
+    def sources_path(self) -> Path:
+        """``compiled_sources.json`` beside the built package (in place when editable)."""
+        return Path(self.get_ext_fullpath("fleetsim.compiled")).parent / "compiled_sources.json"
 
     def get_outputs(self) -> list[str]:
         outputs: list[str] = super().get_outputs()
         if self.extensions:
-            outputs.append(
-                str(
-                    Path(self.get_ext_fullpath("fleetsim.compiled")).parent
-                    / "compiled_sources.json"
-                )
-            )
+            outputs.append(str(self.sources_path()))
         return outputs
 
 

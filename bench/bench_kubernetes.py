@@ -208,8 +208,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--load-balancer", default=LOAD_BALANCER, choices=["LEAST_REQUEST", "RANDOM"]
     )
-    builds.add_options(parser, builds.FLEETSIM_BUILDS)
-    args = parser.parse_args(argv)
+    args = builds.parse_args(parser, argv, builds.FLEETSIM_BUILDS)
     if args.quick:
         args.duration = QUICK_S
     if args.duration <= 0 or args.rate <= 0 or args.baseline_seconds < 0 or args.rounds < 1:
@@ -440,14 +439,7 @@ def parent(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    if args.child:
-        return child(args)
-    try:
-        return parent(args)
-    except builds.BenchError as error:
-        print(f"ERROR: {error}", file=sys.stderr)
-        return 1
+    return builds.main(parse_args(argv), child, parent)
 
 
 if __name__ == "__main__":

@@ -156,10 +156,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="the mesh route's loadBalancer (default LEAST_REQUEST, Istio's)",
     )
     parser.add_argument("--child-model", choices=list(MODELS.values()), help=argparse.SUPPRESS)
-    builds.add_options(parser)
-    args = parser.parse_args(argv)
-    if args.rounds < 1:
-        parser.error("--rounds must be >= 1")
+    args = builds.parse_args(parser, argv)
     if args.measured is None:
         args.measured = QUICK_MEASURED_S if args.quick else MEASURED_S
     if args.warmup is None:
@@ -458,14 +455,7 @@ def parent(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    if args.child:
-        return child(args)
-    try:
-        return parent(args)
-    except builds.BenchError as error:
-        print(f"ERROR: {error}", file=sys.stderr)
-        return 1
+    return builds.main(parse_args(argv), child, parent)
 
 
 if __name__ == "__main__":

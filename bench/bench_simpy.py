@@ -219,10 +219,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="keep the scenario's client timeout and retries (fleetsim then does more work)",
     )
-    builds.add_options(parser)
-    args = parser.parse_args(argv)
-    if args.rounds < 1:
-        parser.error("--rounds must be >= 1")
+    args = builds.parse_args(parser, argv)
     return args
 
 
@@ -391,14 +388,7 @@ def parent(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    if args.child:
-        return child(args)
-    try:
-        return parent(args)
-    except builds.BenchError as error:
-        print(f"ERROR: {error}", file=sys.stderr)
-        return 1
+    return builds.main(parse_args(argv), child, parent)
 
 
 if __name__ == "__main__":

@@ -150,10 +150,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=float, default=10.0, help="warm-up seconds")
     parser.add_argument("--rounds", type=int, default=2, help="rounds of each build")
     parser.add_argument("--seed", type=int, default=7, help="seed of the first round")
-    builds.add_options(parser)
-    args = parser.parse_args(argv)
-    if args.rounds < 1:
-        parser.error("--rounds must be >= 1")
+    args = builds.parse_args(parser, argv)
     return args
 
 
@@ -240,14 +237,7 @@ def parent(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    if args.child:
-        return child(args)
-    try:
-        return parent(args)
-    except builds.BenchError as error:
-        print(f"ERROR: {error}", file=sys.stderr)
-        return 1
+    return builds.main(parse_args(argv), child, parent)
 
 
 if __name__ == "__main__":

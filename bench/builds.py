@@ -75,6 +75,33 @@ def add_options(parser: argparse.ArgumentParser, choices: Sequence[str] = BUILDS
     parser.add_argument(CHILD_OPTION, choices=list(choices), help=argparse.SUPPRESS)
 
 
+def parse_args(
+    parser: argparse.ArgumentParser, argv: list[str] | None, choices: Sequence[str] = BUILDS
+) -> argparse.Namespace:
+    """Add ``--builds`` and ``--child`` to ``parser``, parse ``argv``, check ``--rounds``."""
+    add_options(parser, choices)
+    args = parser.parse_args(argv)
+    if getattr(args, "rounds", 1) < 1:
+        parser.error("--rounds must be >= 1")
+    return args
+
+
+def main(
+    args: argparse.Namespace,
+    child: Callable[[argparse.Namespace], int],
+    parent: Callable[[argparse.Namespace], int],
+) -> int:
+    """A script's entry point: one run in a child, or the whole comparison in the parent
+    (exit 1, with the reason, when a child failed or ran another build)."""
+    if args.child:
+        return child(args)
+    try:
+        return parent(args)
+    except BenchError as error:
+        print(f"ERROR: {error}", file=sys.stderr)
+        return 1
+
+
 # --- in the child ---------------------------------------------------------------------
 
 
